@@ -1,0 +1,41 @@
+# A newcomer needs two commands: `make demo` and `make test` (see README.md).
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# Any torch >= 2.3 works; this pin matches the wheels on the team's machines, which install
+# from local files. Override with e.g. `make test TORCH="torch torchvision"`.
+TORCH ?= torch==2.14.1 torchvision==0.29.1
+
+.PHONY: demo test install lint docs clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# torch is big: install it once, apart from netspec's own (quick) install.
+$(VENV)/.torch-installed: | $(BIN)/python
+	$(BIN)/pip install $(TORCH)
+	touch $@
+
+$(VENV)/.netspec-installed: pyproject.toml $(VENV)/.torch-installed
+	$(BIN)/pip install -e '.[test]'
+	touch $@
+
+install: $(VENV)/.netspec-installed
+
+demo: install
+	$(BIN)/netspec check specs/lenet.yaml
+
+test: install
+	$(BIN)/python -m pytest
+
+lint: install
+	$(BIN)/ruff check netspec tests benchmarks
+	$(BIN)/ruff format --check netspec tests benchmarks
+
+# Regenerate the files derived from the code (tests fail when they are stale).
+docs: install
+	$(BIN)/netspec schema -o docs/netspec.schema.json
+	$(BIN)/python -m netspec.spec.reference > docs/layers.md
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache .hypothesis

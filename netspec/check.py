@@ -1,0 +1,74 @@
+"""The front half of the compiler, in one call: read → validate → build the graph → infer shapes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from netspec.diagnostics import Diagnostic, SpecError
+from netspec.ir import Graph, build_graph
+from netspec.passes.lint import lint
+from netspec.passes.shapes import ShapeReport, infer_shapes
+from netspec.spec.model import Spec
+from netspec.spec.parse import parse_spec
+from netspec.spec.source import SourceDoc, parse_yaml, read_yaml
+
+
+@dataclass
+class CheckedSpec:
+    """Everything known about a spec after checking it; ``ok`` when it has no errors."""
+
+    file: str
+    spec: Spec | None = None
+    graph: Graph | None = None
+    shapes: ShapeReport | None = None
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.is_error]
+
+    @property
+    def warnings(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if not d.is_error]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def _check_document(doc: SourceDoc | None, problems: list[Diagnostic], file: str) -> CheckedSpec:
+    result = CheckedSpec(file, diagnostics=list(problems))
+    if doc is None:
+        return result
+    result.spec, found = parse_spec(doc)
+    result.diagnostics += found
+    if result.spec is not None:
+        result.graph, found = build_graph(result.spec)
+        result.diagnostics += found
+        result.shapes = infer_shapes(result.graph)
+        result.diagnostics += result.shapes.diagnostics
+        result.diagnostics += lint(result.graph, result.spec.train)
+    # File order, the way a compiler lists them; spec-wide problems first.
+    result.diagnostics.sort(key=lambda d: (d.position is not None, d.position or (0, 0)))
+    return result
+
+
+def check_file(path: str | Path) -> CheckedSpec:
+    """Check a spec file. Raises OSError if it cannot be read; spec problems are diagnostics."""
+    doc, problems = read_yaml(path)
+    return _check_document(doc, problems, str(path))
+
+
+def check_text(text: str, file: str = "<string>") -> CheckedSpec:
+    """Check spec source held in a string (``file`` names it in diagnostics)."""
+    doc, problems = parse_yaml(text, file)
+    return _check_document(doc, problems, file)
+
+
+def load(path: str | Path) -> CheckedSpec:
+    """A checked spec with every layer's shape; raises ``SpecError`` listing all errors."""
+    checked = check_file(path)
+    if not checked.ok:
+        raise SpecError(checked.errors)
+    return checked

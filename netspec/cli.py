@@ -1,0 +1,173 @@
+"""The ``netspec`` command line: a thin layer over the library.
+
+Exit codes: 0 clean, 1 a spec has errors, 2 usage error (bad flag, missing file), 3 internal
+error (a bug in netspec; the message says how to see the traceback). Heavy libraries (torch,
+torchvision, matplotlib) are imported only by the commands that need them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+EXIT_OK, EXIT_SPEC_ERRORS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+
+
+class UsageError(Exception):
+    """A problem with how netspec was called rather than with a spec: exit code 2."""
+
+
+def _console(stream=None):
+    from rich.console import Console
+
+    stream = stream or sys.stdout
+    interactive = stream.isatty()
+    return Console(file=stream, highlight=False, width=None if interactive else 120)
+
+
+def _readable_spec(path: str) -> Path:
+    spec = Path(path)
+    if not spec.exists():
+        raise UsageError(f"{path}: no such file")
+    if spec.is_dir():
+        raise UsageError(f"{path}: is a directory, not a spec file")
+    return spec
+
+
+def _eprint(message: str) -> None:
+    sys.stdout.flush()
+    print(message, file=sys.stderr, flush=True)
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from netspec.check import check_file
+    from netspec.report import print_report, to_json, verdict
+
+    console = _console()
+    results = []
+    usage_failed = False
+    for path in args.specs:
+        try:
+            checked = check_file(_readable_spec(path))
+        except (UsageError, OSError) as error:
+            _eprint(f"netspec check: error: {error}")
+            usage_failed = True
+            continue
+        results.append(checked)
+        if args.json:
+            continue
+        if not args.quiet:
+            print_report(checked, console)
+        for diagnostic in checked.diagnostics:
+            _eprint(str(diagnostic))
+        if not args.quiet or not checked.ok:
+            _eprint(verdict(checked))
+        if not args.quiet and len(args.specs) > 1:
+            console.print()
+    if args.json:
+        print(json.dumps({"specs": [to_json(r) for r in results]}, indent=2, ensure_ascii=False))
+    if usage_failed:
+        return EXIT_USAGE
+    return EXIT_OK if all(r.ok for r in results) else EXIT_SPEC_ERRORS
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    from netspec.spec.schema import spec_schema
+
+    text = json.dumps(spec_schema(), indent=2, ensure_ascii=False) + "\n"
+    if args.output:
+        _write_atomically(Path(args.output), text)
+        _eprint(f"wrote {args.output}")
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    temporary = path.with_name(f".{path.name}.tmp")
+    try:
+        temporary.write_text(text, encoding="utf-8")
+        os.replace(temporary, path)
+    except OSError as error:
+        temporary.unlink(missing_ok=True)
+        raise UsageError(f"cannot write {path}: {error.strerror}") from error
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but usage errors exit with EXIT_USAGE through our own handling."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        raise UsageError(f"{self.prog}: error: {message}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from netspec import __version__
+
+    parser = _Parser(
+        prog="netspec",
+        description="Declarative neural networks for PyTorch: check, compile, draw, train.",
+    )
+    parser.add_argument("--version", action="version", version=f"netspec {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    commands.required = True
+
+    check = commands.add_parser(
+        "check",
+        help="validate specs and show every layer's output shape, params and MACs",
+        description="Validate specs and infer every layer's shape without running a tensor.",
+    )
+    check.add_argument("specs", nargs="+", metavar="SPEC", help="spec files (YAML)")
+    check.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    check.add_argument(
+        "-q", "--quiet", action="store_true", help="print only problems, no layer tables"
+    )
+    check.set_defaults(handler=cmd_check)
+
+    schema = commands.add_parser(
+        "schema",
+        help="print the JSON Schema of spec files (for editors)",
+        description="Print the JSON Schema of netspec specs, for yaml-language-server and others.",
+    )
+    schema.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
+    schema.set_defaults(handler=cmd_schema)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        handler: Callable[[argparse.Namespace], int] = args.handler
+        return handler(args)
+    except UsageError as error:
+        _eprint(str(error) if str(error).startswith("netspec") else f"netspec: error: {error}")
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        _eprint("netspec: interrupted")
+        return 130
+    except SystemExit as exit_:  # --help and --version
+        return int(exit_.code or 0)
+    except BrokenPipeError:
+        # The reader went away (e.g. `| head`): stop quietly, and keep Python from complaining
+        # about the closed pipe when it flushes stdout at exit.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
+    except Exception as error:  # the last line of defence: never a traceback
+        if os.environ.get("NETSPEC_DEBUG"):
+            raise
+        _eprint(
+            f"netspec: internal error: {type(error).__name__}: {error}\n"
+            "This is a bug in netspec. Run again with NETSPEC_DEBUG=1 to see the traceback, "
+            "and please report it."
+        )
+        return EXIT_INTERNAL
+
+
+def run() -> None:
+    """Console-script entry point."""
+    sys.exit(main())

@@ -1,0 +1,92 @@
+"""Diagnostics: every problem netspec finds in a spec, with where it is.
+
+A diagnostic prints as ``file:line:col: kind 'name': message``, the form compilers and editors
+understand. Passes collect diagnostics instead of raising, so a user sees every problem at once.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal
+
+Severity = Literal["error", "warning"]
+
+
+@dataclass(frozen=True, order=True)
+class Position:
+    """A 1-based line and column in a spec file."""
+
+    line: int
+    column: int
+
+    def __str__(self) -> str:
+        return f"{self.line}:{self.column}"
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    message: str
+    file: str = "<spec>"
+    position: Position | None = None
+    layer: str | None = None
+    kind: str | None = None
+    severity: Severity = "error"
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity == "error"
+
+    def location(self) -> str:
+        return f"{self.file}:{self.position}" if self.position else self.file
+
+    def subject(self) -> str:
+        """``kind 'name'`` for a layer's problem, empty for a spec-wide one."""
+        if self.layer and self.kind:
+            return f"{self.kind} '{self.layer}'"
+        return self.layer or self.kind or ""
+
+    def __str__(self) -> str:
+        parts = [self.location()]
+        if self.severity == "warning":
+            parts.append("warning")
+        if subject := self.subject():
+            parts.append(subject)
+        parts.append(self.message)
+        return ": ".join(parts)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "severity": self.severity,
+            "file": self.file,
+            "line": self.position.line if self.position else None,
+            "column": self.position.column if self.position else None,
+            "layer": self.layer,
+            "kind": self.kind,
+            "message": self.message,
+        }
+
+
+class SpecError(Exception):
+    """Raised by the Python API when a spec has errors; holds all of them."""
+
+    def __init__(self, diagnostics: Iterable[Diagnostic]) -> None:
+        self.diagnostics = [d for d in diagnostics if d.is_error]
+        super().__init__("\n".join(str(d) for d in self.diagnostics))
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """`` (did you mean 'x'?)`` for the closest choice, or an empty string."""
+    choices = list(choices)
+    lowered = {c.lower(): c for c in choices}
+    if word.lower() in lowered:
+        return f" (did you mean '{lowered[word.lower()]}'?)"
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.5)
+    if not close and len(word) >= 3:
+        close = [c for c in choices if c.lower().startswith(word.lower())][:1]
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def plural(count: int, noun: str, suffix: str = "s") -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}{suffix}"

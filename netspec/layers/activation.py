@@ -1,0 +1,135 @@
+"""Element-wise activations and the (log-)softmax."""
+
+from collections.abc import Sequence
+from typing import Literal
+
+from pydantic import Field
+
+from netspec.layers.args import Bool, Float, Int, LayerArgs, NoArgs
+from netspec.layers.base import UNKNOWN, Inferred, LayerKind, Reporter, same_shape
+from netspec.shapes import Shape
+
+
+class InplaceArgs(LayerArgs):
+    inplace: Bool = Field(False, description="overwrite the input tensor")
+
+
+class _Activation(LayerKind):
+    family = "activation"
+    Args = InplaceArgs
+    shape_rule = "Output shape = input shape. No params."
+
+    def infer(self, args, inputs: Sequence[Shape | None], report: Reporter) -> Inferred:
+        return same_shape(inputs[0])
+
+
+class ReLU(_Activation):
+    name = "relu"
+    summary = "max(0, x)"
+    torch_class = "nn.ReLU"
+
+
+class LeakyReLUArgs(InplaceArgs):
+    negative_slope: Float = Field(0.01, description="slope for x < 0")
+
+
+class LeakyReLU(_Activation):
+    name = "leakyrelu"
+    summary = "x for x ≥ 0, negative_slope·x otherwise"
+    torch_class = "nn.LeakyReLU"
+    main_arg = "negative_slope"
+    aliases = ("leaky_relu", "LeakyReLU")
+    Args = LeakyReLUArgs
+
+
+class GELUArgs(LayerArgs):
+    approximate: Literal["none", "tanh"] = Field("none", description="'tanh' approximation")
+
+
+class GELU(_Activation):
+    name = "gelu"
+    summary = "Gaussian error linear unit"
+    torch_class = "nn.GELU"
+    main_arg = "approximate"
+    Args = GELUArgs
+
+
+class ELUArgs(InplaceArgs):
+    alpha: Float = Field(1.0, description="saturation value for x < 0")
+
+
+class ELU(_Activation):
+    name = "elu"
+    summary = "exponential linear unit"
+    torch_class = "nn.ELU"
+    main_arg = "alpha"
+    Args = ELUArgs
+
+
+class SiLU(_Activation):
+    name = "silu"
+    summary = "x·sigmoid(x), also called swish"
+    torch_class = "nn.SiLU"
+    aliases = ("swish",)
+
+
+class Sigmoid(_Activation):
+    name = "sigmoid"
+    summary = "1 / (1 + e^−x)"
+    torch_class = "nn.Sigmoid"
+    Args = NoArgs
+
+
+class Tanh(_Activation):
+    name = "tanh"
+    summary = "hyperbolic tangent"
+    torch_class = "nn.Tanh"
+    Args = NoArgs
+
+
+class SoftmaxArgs(LayerArgs):
+    dim: Int = Field(1, description="dim to normalise, counting the batch as dim 0")
+
+
+class _Softmax(LayerKind):
+    family = "activation"
+    main_arg = "dim"
+    Args = SoftmaxArgs
+    shape_rule = (
+        "Output shape = input shape; dim counts the batch as 0 and must lie in "
+        "[−rank, rank − 1] of the batched tensor."
+    )
+
+    def infer(self, args, inputs: Sequence[Shape | None], report: Reporter) -> Inferred:
+        (x,) = inputs
+        if x is None:
+            return UNKNOWN
+        if check_dim(args.dim, x, report, arg="dim") == 0:
+            report.warning(f"dim 0 is the batch: {self.name} mixes the samples of a batch", "dim")
+        return same_shape(x)
+
+
+class Softmax(_Softmax):
+    name = "softmax"
+    summary = "exp(x) / Σ exp(x) along dim"
+    torch_class = "nn.Softmax"
+
+
+class LogSoftmax(_Softmax):
+    name = "logsoftmax"
+    summary = "log(softmax(x)) along dim, pairs with the nll loss"
+    torch_class = "nn.LogSoftmax"
+    aliases = ("log_softmax",)
+
+
+def check_dim(dim: int, x: Shape, report: Reporter, arg: str) -> int | None:
+    """Resolve a PyTorch dim (batch = 0, negatives from the end) or report it out of range."""
+    rank = x.rank + 1
+    if not -rank <= dim < rank:
+        report.error(
+            f"{arg} {dim} is out of range for a {rank}-D tensor {x.batched()}: "
+            f"expected {-rank} … {rank - 1}",
+            arg=arg,
+        )
+        return None
+    return dim % rank

@@ -1,0 +1,171 @@
+"""Argument types shared by layer kinds.
+
+Layer arguments are pydantic models, so one declaration gives validation, defaults and the JSON
+Schema editors use. Types are strict: YAML ``"5"`` is not an integer and ``true`` is not 1.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, WithJsonSchema
+from pydantic_core import PydanticCustomError
+
+from netspec.diagnostics import did_you_mean
+
+PositiveInt = Annotated[int, Strict(), Field(ge=1)]
+NonNegativeInt = Annotated[int, Strict(), Field(ge=0)]
+Int = Annotated[int, Strict()]
+Bool = Annotated[bool, Strict()]
+Float = Annotated[float, Strict(), Field(allow_inf_nan=False)]
+PositiveFloat = Annotated[float, Strict(), Field(gt=0, allow_inf_nan=False)]
+Probability = Annotated[float, Strict(), Field(ge=0, le=1, allow_inf_nan=False)]
+
+SPATIAL_NAMES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
+
+
+class LayerArgs(BaseModel):
+    """Base of every layer kind's arguments: unknown keys are errors, values are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class NoArgs(LayerArgs):
+    """Arguments of a kind that takes none."""
+
+
+def describe_value(value: Any) -> str:
+    """How a YAML value reads in a message: ``'five' (a string)``, ``[1, 2]``, ``true``."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, str):
+        return f"'{value}' (a string)"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list) and len(repr(value)) > 40:
+        return "a list"
+    return repr(value)
+
+
+def _sizes_validator(count: int, minimum: int):
+    def validate(value: Any) -> int | tuple[int, ...]:
+        def ok(v: Any) -> bool:
+            return isinstance(v, int) and not isinstance(v, bool) and v >= minimum
+
+        if isinstance(value, list | tuple):
+            if len(value) != count or not all(ok(v) for v in value):
+                raise PydanticCustomError(
+                    "sizes",
+                    "expected {expected}, got {got}",
+                    {"expected": _expected(count, minimum), "got": describe_value(value)},
+                )
+            return tuple(value)
+        if not ok(value):
+            raise PydanticCustomError(
+                "sizes",
+                "expected {expected}, got {got}",
+                {"expected": _expected(count, minimum), "got": describe_value(value)},
+            )
+        return value
+
+    return validate
+
+
+def _expected(count: int, minimum: int) -> str:
+    if count == 1:
+        return f"an integer ≥ {minimum}"
+    names = ", ".join(SPATIAL_NAMES[count])
+    return f"an integer ≥ {minimum} or a list of {count} of them ({names})"
+
+
+def _sizes_schema(count: int, minimum: int, description: str) -> dict[str, Any]:
+    item = {"type": "integer", "minimum": minimum}
+    if count == 1:
+        return {**item, "description": description}
+    return {
+        "description": description,
+        "oneOf": [item, {"type": "array", "items": item, "minItems": count, "maxItems": count}],
+    }
+
+
+def Sizes(count: int, minimum: int = 1, what: str = "size") -> Any:  # noqa: N802 - a type factory
+    """An int, or a list of ``count`` ints (one per spatial dim), like PyTorch's ``_pair``."""
+    return Annotated[
+        int | tuple[int, ...],
+        BeforeValidator(_sizes_validator(count, minimum)),
+        WithJsonSchema(_sizes_schema(count, minimum, what)),
+    ]
+
+
+def ConvPadding(count: int) -> Any:  # noqa: N802 - a type factory
+    """Convolution padding: sizes ≥ 0, or PyTorch's ``'valid'`` / ``'same'``."""
+    sizes = _sizes_validator(count, 0)
+
+    def validate(value: Any) -> int | tuple[int, ...] | str:
+        if value in ("valid", "same"):
+            return value
+        if isinstance(value, str):
+            raise PydanticCustomError(
+                "padding",
+                "expected an integer ≥ 0, a list of them, 'valid' or 'same', got {got}{hint}",
+                {"got": describe_value(value), "hint": did_you_mean(value, ("valid", "same"))},
+            )
+        return sizes(value)
+
+    sizes_schema = _sizes_schema(count, 0, "")
+    sizes_schema.pop("description", None)
+    schema = {
+        "description": "padding added to each side; 'valid' = 0, 'same' keeps the size",
+        "oneOf": [*sizes_schema.get("oneOf", [sizes_schema]), {"enum": ["valid", "same"]}],
+    }
+    return Annotated[
+        int | tuple[int, ...] | str,
+        BeforeValidator(validate),
+        WithJsonSchema(schema),
+    ]
+
+
+def OutputSizes(count: int) -> Any:  # noqa: N802 - a type factory
+    """Adaptive pooling target: an int, or a list of ints; in 2-D a null keeps that input size
+    (PyTorch's 1-D adaptive pools take no nulls)."""
+    nulls = count > 1
+
+    def validate(value: Any) -> int | tuple[int | None, ...]:
+        def ok(v: Any) -> bool:
+            return isinstance(v, int) and not isinstance(v, bool) and v >= 1
+
+        if isinstance(value, list | tuple) and len(value) == count:
+            if all((nulls and v is None) or ok(v) for v in value):
+                return tuple(value)
+        elif ok(value):
+            return value
+        names = ", ".join(SPATIAL_NAMES[count])
+        of = "integers or nulls" if nulls else "integers"
+        raise PydanticCustomError(
+            "output_size",
+            "expected an integer ≥ 1 or a list of {count} {of} ({names}), got {got}",
+            {"count": count, "of": of, "names": names, "got": describe_value(value)},
+        )
+
+    item = {"type": "integer", "minimum": 1}
+    items = {"oneOf": [item, {"type": "null"}]} if nulls else item
+    description = "output size" + ("; null in a list keeps that input size" if nulls else "")
+    schema = {
+        "description": description,
+        "oneOf": [
+            item,
+            {"type": "array", "items": items, "minItems": count, "maxItems": count},
+        ],
+    }
+    return Annotated[
+        int | tuple[int | None, ...],
+        BeforeValidator(validate),
+        WithJsonSchema(schema),
+    ]
+
+
+def expand(value: int | tuple[int, ...], count: int) -> tuple[int, ...]:
+    """PyTorch's ``_single`` / ``_pair``: one int for every spatial dim."""
+    return value if isinstance(value, tuple) else (value,) * count

@@ -1,0 +1,119 @@
+"""The contract every layer kind fulfils, and the registry that finds them by name.
+
+A layer kind is one class: its spec keyword, its argument model, its shape rule with the parameter
+and MAC counts, and (as later backends arrive) how it becomes PyTorch and how it is labelled. A
+class with a ``name`` registers itself, so adding a kind touches only the file that defines it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from math import prod
+from typing import Any, ClassVar, Literal, Protocol
+
+from netspec.layers.args import LayerArgs
+from netspec.shapes import Shape
+
+Family = Literal["conv", "pool", "norm", "activation", "linear", "dropout", "reshape", "merge"]
+
+REGISTRY: dict[str, LayerKind] = {}
+
+
+ParamShapes = dict[str, tuple[int, ...]]
+
+
+@dataclass(frozen=True)
+class Inferred:
+    """What a layer produces: its output shape, its parameter tensors (named as PyTorch names
+    them, e.g. ``weight`` → (6, 1, 5, 5)) and its multiply-accumulates for one sample.
+
+    ``None`` means unknown because of an error upstream or in this layer.
+    """
+
+    shape: Shape | None
+    weights: ParamShapes | None = field(default_factory=dict)
+    macs: int | None = 0
+
+    @property
+    def params(self) -> int | None:
+        return count_params(self.weights)
+
+
+def count_params(weights: ParamShapes | None) -> int | None:
+    """Total elements of the parameter tensors; None when they are unknown."""
+    if weights is None:
+        return None
+    return sum(prod(shape) for shape in weights.values())
+
+
+class Reporter(Protocol):
+    """Where a shape rule reports problems; ``arg`` points the message at that argument."""
+
+    input_names: tuple[str, ...]  # the layers feeding this one, in order
+
+    def error(self, message: str, arg: str | None = None) -> None: ...
+
+    def warning(self, message: str, arg: str | None = None) -> None: ...
+
+
+class LayerKind:
+    """Base class of layer kinds. Subclasses set the class attributes and ``infer``."""
+
+    name: ClassVar[str]
+    family: ClassVar[Family]
+    summary: ClassVar[str]  # one line for docs and the schema
+    shape_rule: ClassVar[str]  # the rule, as the reference documents it
+    Args: ClassVar[type[LayerArgs]] = LayerArgs
+    main_arg: ClassVar[str | None] = None  # what a scalar means: ``- linear: 120``
+    torch_class: ClassVar[str]  # the PyTorch module it compiles to
+    min_inputs: ClassVar[int] = 1
+    max_inputs: ClassVar[int | None] = 1
+    aliases: ClassVar[tuple[str, ...]] = ()  # other tools' names, only for "did you mean"
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "name" in cls.__dict__:
+            if cls.name in REGISTRY:
+                raise TypeError(f"layer kind {cls.name!r} is defined twice")
+            REGISTRY[cls.name] = cls()
+
+    def infer(self, args: Any, inputs: Sequence[Shape | None], report: Reporter) -> Inferred:
+        """Output shape, params and MACs for these inputs; problems go to ``report``."""
+        raise NotImplementedError
+
+    def accepts_bare(self) -> bool:
+        """Whether ``- kind`` alone is complete (every argument has a default)."""
+        return all(not f.is_required() for f in self.Args.model_fields.values())
+
+
+def expect_rank(shape: Shape, layouts: dict[int, str], report: Reporter) -> bool:
+    """Report and return False unless ``shape`` has one of the ranks ``layouts`` names.
+
+    ``layouts`` maps a rank to its layout, e.g. ``{3: "C×H×W"}``.
+    """
+    if shape.rank in layouts:
+        return True
+    wanted = " or ".join(layouts.values())
+    got = str(shape) if shape.rank else "a scalar"
+    report.error(f"expects a {wanted} input (batch excluded), got {got}")
+    return False
+
+
+def channels_phrase(count: int | None, noun: str = "channel") -> str:
+    if count is None:
+        return f"an unknown number of {noun}s"
+    return f"{count} {noun}" + ("" if count == 1 else "s")
+
+
+UNKNOWN = Inferred(None, None, None)
+
+
+def same_shape(shape: Shape | None) -> Inferred:
+    """The rule of element-wise layers: output shape = input shape, nothing to learn."""
+    return Inferred(shape)
+
+
+def weight_and_bias(weight: tuple[int, ...], bias: int | None) -> ParamShapes:
+    """PyTorch's usual pair: ``weight`` and, when present, a ``bias`` of ``bias`` elements."""
+    return {"weight": weight, **({"bias": (bias,)} if bias is not None else {})}

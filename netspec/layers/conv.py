@@ -1,0 +1,171 @@
+"""Convolutions: conv1d, conv2d."""
+
+from collections.abc import Sequence
+from math import prod
+from typing import Literal
+
+from pydantic import Field
+
+from netspec.layers.args import (
+    SPATIAL_NAMES,
+    Bool,
+    ConvPadding,
+    LayerArgs,
+    PositiveInt,
+    Sizes,
+    expand,
+)
+from netspec.layers.base import (
+    UNKNOWN,
+    Inferred,
+    LayerKind,
+    Reporter,
+    channels_phrase,
+    expect_rank,
+    weight_and_bias,
+)
+from netspec.shapes import Shape, Window
+
+
+def _conv_args(dims: int) -> type[LayerArgs]:
+    class ConvArgs(LayerArgs):
+        in_channels: PositiveInt | None = Field(
+            None, description="checked against the input's channels, never trusted"
+        )
+        out_channels: PositiveInt = Field(description="number of filters")
+        kernel_size: Sizes(dims, what="kernel size")
+        stride: Sizes(dims, what="stride") = 1
+        padding: ConvPadding(dims) = 0
+        dilation: Sizes(dims, what="spacing between kernel elements") = 1
+        groups: PositiveInt = Field(1, description="blocked connections from input to output")
+        bias: Bool = Field(True, description="learn an additive bias per output channel")
+        padding_mode: Literal["zeros", "reflect", "replicate", "circular"] = Field(
+            "zeros", description="what the padding is filled with"
+        )
+
+    ConvArgs.__name__ = ConvArgs.__qualname__ = f"Conv{dims}dArgs"
+    return ConvArgs
+
+
+def conv_windows(args: LayerArgs, sizes: Sequence[int | None], dims: int) -> list[Window]:
+    """One ``Window`` per spatial dim, resolving ``'valid'`` and ``'same'`` as PyTorch does."""
+    kernel = expand(args.kernel_size, dims)
+    stride = expand(args.stride, dims)
+    dilation = expand(args.dilation, dims)
+    windows = []
+    for i in range(dims):
+        if args.padding == "valid":
+            left, extra = 0, 0
+        elif args.padding == "same":
+            total = dilation[i] * (kernel[i] - 1)
+            left, extra = total // 2, total - 2 * (total // 2)
+        else:
+            left, extra = expand(args.padding, dims)[i], 0
+        windows.append(Window(sizes[i], kernel[i], stride[i], left, dilation[i], False, extra))
+    return windows
+
+
+class _ConvNd(LayerKind):
+    family = "conv"
+    main_arg = None
+    spatial_dims: int
+    layout: str
+    shape_rule = (
+        "C_out = out_channels; each spatial size "
+        "⌊(W + 2P − D·(F − 1) − 1)/S⌋ + 1 must be ≥ 1. Params: "
+        "out·(in/groups)·∏F + out (bias). MACs: ∏out · (in/groups)·∏F."
+    )
+
+    def infer(self, args, inputs: Sequence[Shape | None], report: Reporter) -> Inferred:
+        (x,) = inputs
+        self._check_groups_and_padding(args, report)
+        if x is None or not expect_rank(x, {self.spatial_dims + 1: self.layout}, report):
+            return UNKNOWN
+        channels = x.dims[0]
+        if args.in_channels is not None and channels is not None and args.in_channels != channels:
+            report.error(
+                f"in_channels is {args.in_channels} but the input has {channels_phrase(channels)}",
+                arg="in_channels",
+            )
+        if channels is None:
+            channels = args.in_channels
+        elif channels % args.groups:
+            report.error(
+                f"in_channels ({channels}) must be divisible by groups ({args.groups})",
+                arg="groups",
+            )
+
+        windows = conv_windows(args, x.dims[1:], self.spatial_dims)
+        self._check_padding_mode(args, windows, report)
+        out_sizes = [w.output() for w in windows]
+        names = SPATIAL_NAMES[self.spatial_dims]
+        too_small = [
+            f"{w.formula(n)}, must be ≥ 1"
+            for w, n, o in zip(windows, names, out_sizes, strict=True)
+            if o is not None and o < 1
+        ]
+        if too_small:
+            report.error("; ".join(too_small))
+            out_sizes = [None] * self.spatial_dims
+        shape = Shape((args.out_channels, *out_sizes))
+
+        if channels is None:
+            return Inferred(shape, None, None)
+        kernel = expand(args.kernel_size, self.spatial_dims)
+        weights = weight_and_bias(
+            (args.out_channels, channels // args.groups, *kernel),
+            args.out_channels if args.bias else None,
+        )
+        outputs = shape.numel()
+        per_output = channels // args.groups * prod(kernel)
+        return Inferred(shape, weights, None if outputs is None else outputs * per_output)
+
+    def _check_groups_and_padding(self, args, report: Reporter) -> None:
+        if args.out_channels % args.groups:
+            report.error(
+                f"out_channels ({args.out_channels}) must be divisible by groups ({args.groups})",
+                arg="groups",
+            )
+        if args.padding == "same" and any(s > 1 for s in expand(args.stride, self.spatial_dims)):
+            report.error(
+                "padding 'same' needs stride 1 (PyTorch rejects strided 'same' convolutions), "
+                f"got stride {args.stride}",
+                arg="padding",
+            )
+
+    def _check_padding_mode(self, args, windows: list[Window], report: Reporter) -> None:
+        # reflect and circular padding read the input, so it must be large enough.
+        if args.padding_mode not in ("reflect", "circular"):
+            return
+        reflect = args.padding_mode == "reflect"
+        too_wide = []
+        for window, name in zip(windows, SPATIAL_NAMES[self.spatial_dims], strict=True):
+            pad = window.padding + window.extra_padding
+            if window.size is not None and (pad >= window.size if reflect else pad > window.size):
+                too_wide.append(f"{pad} {'≥' if reflect else '>'} {name} = {window.size}")
+        if too_wide:
+            bound = "less than" if reflect else "at most"
+            report.error(
+                f"{args.padding_mode} padding must be {bound} the input size, got "
+                + ", ".join(too_wide),
+                arg="padding",
+            )
+
+
+class Conv1d(_ConvNd):
+    name = "conv1d"
+    summary = "1-D convolution over a C×L input"
+    torch_class = "nn.Conv1d"
+    spatial_dims = 1
+    layout = "C×L"
+    Args = _conv_args(1)
+
+
+class Conv2d(_ConvNd):
+    name = "conv2d"
+    summary = "2-D convolution over a C×H×W input"
+    torch_class = "nn.Conv2d"
+    spatial_dims = 2
+    layout = "C×H×W"
+    aliases = ("conv", "convolution", "conv2D", "Conv2D")
+    Args = _conv_args(2)

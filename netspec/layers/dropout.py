@@ -1,0 +1,49 @@
+"""Dropout: element-wise, and whole channels of C×L / C×H×W inputs."""
+
+from collections.abc import Sequence
+from typing import ClassVar
+
+from pydantic import Field
+
+from netspec.layers.args import Bool, LayerArgs, Probability
+from netspec.layers.base import UNKNOWN, Inferred, LayerKind, Reporter, expect_rank, same_shape
+from netspec.shapes import Shape
+
+
+class DropoutArgs(LayerArgs):
+    p: Probability = Field(0.5, description="probability of zeroing an element")
+    inplace: Bool = Field(False, description="overwrite the input tensor")
+
+
+class _DropoutKind(LayerKind):
+    family = "dropout"
+    main_arg = "p"
+    Args = DropoutArgs
+    layouts: ClassVar[dict[int, str] | None] = None  # None: any input
+    shape_rule = "Output shape = input shape. No params. Identity in eval mode."
+
+    def infer(self, args, inputs: Sequence[Shape | None], report: Reporter) -> Inferred:
+        (x,) = inputs
+        if x is None or (self.layouts and not expect_rank(x, self.layouts, report)):
+            return UNKNOWN
+        return same_shape(x)
+
+
+class Dropout(_DropoutKind):
+    name = "dropout"
+    summary = "zero each element with probability p while training"
+    torch_class = "nn.Dropout"
+
+
+class Dropout1d(_DropoutKind):
+    name = "dropout1d"
+    summary = "zero whole channels of a C×L input with probability p"
+    torch_class = "nn.Dropout1d"
+    layouts: ClassVar = {2: "C×L"}
+
+
+class Dropout2d(_DropoutKind):
+    name = "dropout2d"
+    summary = "zero whole channels of a C×H×W input with probability p"
+    torch_class = "nn.Dropout2d"
+    layouts: ClassVar = {3: "C×H×W"}

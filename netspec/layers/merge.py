@@ -1,0 +1,99 @@
+"""Layers that join branches of a graph: add, concat."""
+
+from collections.abc import Sequence
+
+from pydantic import Field
+
+from netspec.layers.activation import check_dim
+from netspec.layers.args import Int, LayerArgs, NoArgs
+from netspec.layers.base import UNKNOWN, Inferred, LayerKind, Reporter
+from netspec.shapes import Shape
+
+
+def _listing(shapes: Sequence[Shape], names: Sequence[str]) -> str:
+    return ", ".join(f"{shape} ('{name}')" for shape, name in zip(shapes, names, strict=True))
+
+
+class Add(LayerKind):
+    name = "add"
+    family = "merge"
+    summary = "element-wise sum of its inputs (a residual connection)"
+    shape_rule = "All inputs must have the same shape (no broadcasting); output has that shape."
+    torch_class = "torch.add"
+    min_inputs = 2
+    max_inputs = None
+    Args = NoArgs
+
+    def infer(self, args, inputs: Sequence[Shape | None], report: Reporter) -> Inferred:
+        if any(x is None for x in inputs):
+            return UNKNOWN
+        shapes: list[Shape] = list(inputs)  # type: ignore[arg-type]
+        first = shapes[0]
+        for shape in shapes[1:]:
+            mismatch = shape.rank != first.rank or any(
+                a is not None and b is not None and a != b
+                for a, b in zip(shape.dims, first.dims, strict=False)
+            )
+            if mismatch:
+                report.error(
+                    "inputs must have one shape, got " + _listing(shapes, report.input_names)
+                )
+                return UNKNOWN
+        # Where one input's dim is unknown another's may be known.
+        dims = tuple(
+            next((d for d in column if d is not None), None)
+            for column in zip(*(s.dims for s in shapes), strict=True)
+        )
+        return Inferred(Shape(dims))
+
+
+class ConcatArgs(LayerArgs):
+    dim: Int = Field(1, description="dim to join along, counting the batch as dim 0")
+
+
+class Concat(LayerKind):
+    name = "concat"
+    family = "merge"
+    summary = "joins its inputs along dim (channels by default)"
+    shape_rule = (
+        "Inputs must agree on every dim but dim (the batch is dim 0, which cannot be used); "
+        "output dim is the sum."
+    )
+    torch_class = "torch.cat"
+    main_arg = "dim"
+    min_inputs = 2
+    max_inputs = None
+    aliases = ("cat", "concatenate", "Concatenate")
+    Args = ConcatArgs
+
+    def infer(self, args, inputs: Sequence[Shape | None], report: Reporter) -> Inferred:
+        if any(x is None for x in inputs):
+            return UNKNOWN
+        shapes: list[Shape] = list(inputs)  # type: ignore[arg-type]
+        first = shapes[0]
+        if any(s.rank != first.rank for s in shapes):
+            report.error("inputs must have one rank, got " + _listing(shapes, report.input_names))
+            return UNKNOWN
+        dim = check_dim(args.dim, first, report, arg="dim")
+        if dim is None:
+            return UNKNOWN
+        if dim == 0:
+            report.error("dim 0 is the batch; join along a feature dim, e.g. 1 (channels)", "dim")
+            return UNKNOWN
+        axis = dim - 1
+        for i in range(first.rank):
+            column = [s.dims[i] for s in shapes]
+            known = {d for d in column if d is not None}
+            if i != axis and len(known) > 1:
+                report.error(
+                    f"inputs must agree on every dim but dim {args.dim}, got "
+                    + _listing(shapes, report.input_names)
+                )
+                return UNKNOWN
+        sizes = [s.dims[axis] for s in shapes]
+        total = None if None in sizes else sum(sizes)  # type: ignore[arg-type]
+        dims = tuple(
+            total if i == axis else next((s.dims[i] for s in shapes if s.dims[i] is not None), None)
+            for i in range(first.rank)
+        )
+        return Inferred(Shape(dims))

@@ -1,0 +1,70 @@
+"""Batch normalisation: batchnorm1d, batchnorm2d."""
+
+from collections.abc import Sequence
+from typing import ClassVar
+
+from pydantic import Field
+
+from netspec.layers.args import Bool, LayerArgs, PositiveFloat, PositiveInt, Probability
+from netspec.layers.base import (
+    UNKNOWN,
+    Inferred,
+    LayerKind,
+    Reporter,
+    expect_rank,
+    weight_and_bias,
+)
+from netspec.shapes import Shape
+
+
+class BatchNormArgs(LayerArgs):
+    num_features: PositiveInt | None = Field(
+        None, description="checked against the input's channels, never trusted"
+    )
+    eps: PositiveFloat = Field(1e-5, description="added to the variance for stability")
+    momentum: Probability | None = Field(
+        0.1, description="running-statistics update rate; null: cumulative average"
+    )
+    affine: Bool = Field(True, description="learn a scale and a shift per channel")
+    track_running_stats: Bool = Field(True, description="keep running mean and variance")
+
+
+class _BatchNormNd(LayerKind):
+    family = "norm"
+    main_arg = "num_features"
+    Args = BatchNormArgs
+    layouts: ClassVar[dict[int, str]]
+    shape_rule = "Output shape = input shape. Params: 2·C when affine (running stats are buffers)."
+
+    def infer(self, args, inputs: Sequence[Shape | None], report: Reporter) -> Inferred:
+        (x,) = inputs
+        if x is None or not expect_rank(x, self.layouts, report):
+            return UNKNOWN
+        channels = x.dims[0]
+        written = args.num_features
+        if written is not None and channels is not None and written != channels:
+            noun = "channels" if x.rank > 1 else "features"
+            report.error(
+                f"num_features is {written} but the input has {channels} {noun}",
+                arg="num_features",
+            )
+        if channels is None:
+            channels = args.num_features
+        if channels is None:
+            return Inferred(x, None, 0)
+        return Inferred(x, weight_and_bias((channels,), channels) if args.affine else {}, 0)
+
+
+class BatchNorm1d(_BatchNormNd):
+    name = "batchnorm1d"
+    summary = "batch normalisation of C features or a C×L input"
+    torch_class = "nn.BatchNorm1d"
+    layouts: ClassVar = {1: "C", 2: "C×L"}
+
+
+class BatchNorm2d(_BatchNormNd):
+    name = "batchnorm2d"
+    summary = "batch normalisation of a C×H×W input, per channel"
+    torch_class = "nn.BatchNorm2d"
+    layouts: ClassVar = {3: "C×H×W"}
+    aliases = ("batchnorm", "bn", "BatchNormalization")

@@ -1,0 +1,186 @@
+"""Pooling: max and average pooling (1-D, 2-D) and their adaptive forms."""
+
+from collections.abc import Sequence
+
+from pydantic import Field
+
+from netspec.layers.args import (
+    SPATIAL_NAMES,
+    Bool,
+    LayerArgs,
+    OutputSizes,
+    PositiveInt,
+    Sizes,
+    expand,
+)
+from netspec.layers.base import UNKNOWN, Inferred, LayerKind, Reporter, expect_rank
+from netspec.shapes import Shape, Window
+
+LAYOUTS = {1: "C×L", 2: "C×H×W"}
+
+
+def _max_pool_args(dims: int) -> type[LayerArgs]:
+    class MaxPoolArgs(LayerArgs):
+        kernel_size: Sizes(dims, what="window size")
+        stride: Sizes(dims, what="stride") | None = Field(None, description="default: kernel_size")
+        padding: Sizes(dims, minimum=0, what="implicit -inf padding on each side") = 0
+        dilation: Sizes(dims, what="spacing between window elements") = 1
+        ceil_mode: Bool = Field(False, description="round the output size up, not down")
+
+    MaxPoolArgs.__name__ = MaxPoolArgs.__qualname__ = f"MaxPool{dims}dArgs"
+    return MaxPoolArgs
+
+
+def _avg_pool_args(dims: int) -> type[LayerArgs]:
+    class AvgPoolArgs(LayerArgs):
+        kernel_size: Sizes(dims, what="window size")
+        stride: Sizes(dims, what="stride") | None = Field(None, description="default: kernel_size")
+        padding: Sizes(dims, minimum=0, what="implicit zero padding on each side") = 0
+        ceil_mode: Bool = Field(False, description="round the output size up, not down")
+        count_include_pad: Bool = Field(True, description="count padding zeros in the average")
+
+    class AvgPool2dArgs(AvgPoolArgs):
+        divisor_override: PositiveInt | None = Field(None, description="divide by this instead")
+
+    if dims == 2:
+        return AvgPool2dArgs
+    AvgPoolArgs.__name__ = AvgPoolArgs.__qualname__ = f"AvgPool{dims}dArgs"
+    return AvgPoolArgs
+
+
+class _PoolNd(LayerKind):
+    family = "pool"
+    main_arg = "kernel_size"
+    spatial_dims: int
+    shape_rule = (
+        "C unchanged; each spatial size ⌊(W + 2P − D·(F − 1) − 1)/S⌋ + 1 (⌈…⌉ with ceil_mode, "
+        "dropping a last window that would start in the right padding), must be ≥ 1; "
+        "padding ≤ kernel_size // 2; stride defaults to kernel_size. No params, no MACs."
+    )
+
+    def infer(self, args, inputs: Sequence[Shape | None], report: Reporter) -> Inferred:
+        (x,) = inputs
+        dims = self.spatial_dims
+        kernel = expand(args.kernel_size, dims)
+        padding = expand(args.padding, dims)
+        stride = expand(args.stride if args.stride is not None else args.kernel_size, dims)
+        dilation = expand(getattr(args, "dilation", 1), dims)
+        for k, p in zip(kernel, padding, strict=True):
+            if p > k // 2:
+                report.error(
+                    f"padding {p} must be at most half the kernel size ({k} // 2 = {k // 2})",
+                    arg="padding",
+                )
+                return UNKNOWN
+        if x is None or not expect_rank(x, {dims + 1: LAYOUTS[dims]}, report):
+            return UNKNOWN
+        windows = [
+            Window(size, k, s, p, d, args.ceil_mode)
+            for size, k, s, p, d in zip(x.dims[1:], kernel, stride, padding, dilation, strict=True)
+        ]
+        out_sizes = [w.output() for w in windows]
+        too_small = [
+            f"{w.formula(n)}, must be ≥ 1"
+            for w, n, o in zip(windows, SPATIAL_NAMES[dims], out_sizes, strict=True)
+            if o is not None and o < 1
+        ]
+        if too_small:
+            report.error("; ".join(too_small))
+            out_sizes = [None] * dims
+        return Inferred(Shape((x.dims[0], *out_sizes)))
+
+
+class MaxPool1d(_PoolNd):
+    name = "maxpool1d"
+    summary = "1-D max pooling over a C×L input"
+    torch_class = "nn.MaxPool1d"
+    spatial_dims = 1
+    Args = _max_pool_args(1)
+
+
+class MaxPool2d(_PoolNd):
+    name = "maxpool2d"
+    summary = "2-D max pooling over a C×H×W input"
+    torch_class = "nn.MaxPool2d"
+    spatial_dims = 2
+    aliases = ("maxpool", "max_pool", "MaxPooling2D", "pool")
+    Args = _max_pool_args(2)
+
+
+class AvgPool1d(_PoolNd):
+    name = "avgpool1d"
+    summary = "1-D average pooling over a C×L input"
+    torch_class = "nn.AvgPool1d"
+    spatial_dims = 1
+    Args = _avg_pool_args(1)
+
+
+class AvgPool2d(_PoolNd):
+    name = "avgpool2d"
+    summary = "2-D average pooling over a C×H×W input"
+    torch_class = "nn.AvgPool2d"
+    spatial_dims = 2
+    aliases = ("avgpool", "avg_pool", "AveragePooling2D")
+    Args = _avg_pool_args(2)
+
+
+def _adaptive_args(dims: int) -> type[LayerArgs]:
+    class AdaptivePoolArgs(LayerArgs):
+        output_size: OutputSizes(dims)
+
+    AdaptivePoolArgs.__name__ = AdaptivePoolArgs.__qualname__ = f"AdaptivePool{dims}dArgs"
+    return AdaptivePoolArgs
+
+
+class _AdaptivePoolNd(LayerKind):
+    family = "pool"
+    main_arg = "output_size"
+    spatial_dims: int
+    shape_rule = (
+        "C unchanged; spatial sizes = output_size (null keeps the input's size); any input "
+        "size ≥ 1 works. No params, no MACs."
+    )
+
+    def infer(self, args, inputs: Sequence[Shape | None], report: Reporter) -> Inferred:
+        (x,) = inputs
+        dims = self.spatial_dims
+        if x is None or not expect_rank(x, {dims + 1: LAYOUTS[dims]}, report):
+            return UNKNOWN
+        target = args.output_size
+        sizes = target if isinstance(target, tuple) else (target,) * dims
+        out = [size if want is None else want for size, want in zip(x.dims[1:], sizes, strict=True)]
+        return Inferred(Shape((x.dims[0], *out)))
+
+
+class AdaptiveAvgPool1d(_AdaptivePoolNd):
+    name = "adaptiveavgpool1d"
+    summary = "average pooling to a fixed length, for C×L inputs"
+    torch_class = "nn.AdaptiveAvgPool1d"
+    spatial_dims = 1
+    Args = _adaptive_args(1)
+
+
+class AdaptiveAvgPool2d(_AdaptivePoolNd):
+    name = "adaptiveavgpool2d"
+    summary = "average pooling to a fixed H×W (1 gives global average pooling)"
+    torch_class = "nn.AdaptiveAvgPool2d"
+    spatial_dims = 2
+    aliases = ("globalavgpool", "GlobalAveragePooling2D", "adaptive_avg_pool2d")
+    Args = _adaptive_args(2)
+
+
+class AdaptiveMaxPool1d(_AdaptivePoolNd):
+    name = "adaptivemaxpool1d"
+    summary = "max pooling to a fixed length, for C×L inputs"
+    torch_class = "nn.AdaptiveMaxPool1d"
+    spatial_dims = 1
+    Args = _adaptive_args(1)
+
+
+class AdaptiveMaxPool2d(_AdaptivePoolNd):
+    name = "adaptivemaxpool2d"
+    summary = "max pooling to a fixed H×W (1 gives global max pooling)"
+    torch_class = "nn.AdaptiveMaxPool2d"
+    spatial_dims = 2
+    aliases = ("globalmaxpool", "GlobalMaxPooling2D", "adaptive_max_pool2d")
+    Args = _adaptive_args(2)

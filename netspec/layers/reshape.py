@@ -1,0 +1,78 @@
+"""Layers that only move sizes around: flatten, identity."""
+
+from collections.abc import Sequence
+from math import prod
+
+from pydantic import Field
+
+from netspec.layers.args import Int, LayerArgs, NoArgs
+from netspec.layers.base import UNKNOWN, Inferred, LayerKind, Reporter, same_shape
+from netspec.shapes import Shape, format_dims
+
+
+class FlattenArgs(LayerArgs):
+    start_dim: Int = Field(1, description="first dim to flatten, counting the batch as dim 0")
+    end_dim: Int = Field(-1, description="last dim to flatten")
+
+
+class Flatten(LayerKind):
+    name = "flatten"
+    family = "reshape"
+    summary = "merge dims start_dim … end_dim into one"
+    shape_rule = (
+        "Dims start_dim … end_dim (the batch is dim 0; negatives count from the end) become "
+        "their product; start_dim 0 would merge the batch and is rejected."
+    )
+    torch_class = "nn.Flatten"
+    main_arg = "start_dim"
+    Args = FlattenArgs
+
+    def infer(self, args, inputs: Sequence[Shape | None], report: Reporter) -> Inferred:
+        (x,) = inputs
+        if x is None:
+            return UNKNOWN
+        rank = x.rank + 1  # PyTorch counts the batch
+        resolved = []
+        for arg in ("start_dim", "end_dim"):
+            dim = getattr(args, arg)
+            if not -rank <= dim < rank:
+                report.error(
+                    f"{arg} {dim} is out of range for a {rank}-D tensor {x.batched()}: "
+                    f"expected {-rank} … {rank - 1}",
+                    arg=arg,
+                )
+                return UNKNOWN
+            resolved.append(dim % rank)
+        start, end = resolved
+        if start > end:
+            report.error(
+                f"start_dim {args.start_dim} comes after end_dim {args.end_dim} "
+                f"for a {rank}-D tensor {x.batched()}",
+                arg="start_dim",
+            )
+            return UNKNOWN
+        if start == 0:
+            report.error(
+                "start_dim 0 would merge the batch into the features; use start_dim ≥ 1",
+                arg="start_dim",
+            )
+            return UNKNOWN
+        merged = x.dims[start - 1 : end]
+        if len(merged) == 1:
+            return same_shape(x)
+        size = None if None in merged else prod(merged)
+        dims = (*x.dims[: start - 1], size, *x.dims[end:])
+        origins = (*x.origins[: start - 1], format_dims(merged), *x.origins[end:])
+        return Inferred(Shape(dims, origins))
+
+
+class Identity(LayerKind):
+    name = "identity"
+    family = "reshape"
+    summary = "passes its input through unchanged (a placeholder or a named tap)"
+    shape_rule = "Output shape = input shape."
+    torch_class = "nn.Identity"
+    Args = NoArgs
+
+    def infer(self, args, inputs: Sequence[Shape | None], report: Reporter) -> Inferred:
+        return same_shape(inputs[0])

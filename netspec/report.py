@@ -1,0 +1,141 @@
+"""Presenting a checked spec: a layer table for people, JSON for tools."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from netspec.check import CheckedSpec
+from netspec.diagnostics import plural
+from netspec.ir import INPUT
+
+MACS_NOTE = "MACs: multiply–accumulates of conv and linear layers for one sample"
+
+
+def human(count: int | None) -> str:
+    """``416.5 K``, ``11.7 M``, ``1.8 G``."""
+    if count is None:
+        return "?"
+    for unit, size in (("G", 1e9), ("M", 1e6), ("K", 1e3)):
+        if count >= size:
+            return f"{count / size:.1f} {unit}"
+    return str(count)
+
+
+def number(count: int | None) -> str:
+    return "?" if count is None else f"{count:,}"
+
+
+def human_bytes(count: int) -> str:
+    size = float(count)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if size < 1024 or unit == "GiB":
+            return f"{size:.1f} {unit}" if unit != "B" else f"{count} B"
+        size /= 1024
+    raise AssertionError("unreachable")
+
+
+def layer_table(checked: CheckedSpec) -> Table:
+    """One row per layer: name, kind, output shape, params, MACs.
+
+    For a graph, an Inputs column names the layers a row reads when that is not the row above.
+    """
+    assert checked.graph is not None and checked.shapes is not None
+    graph, shapes = checked.graph, checked.shapes
+    show_inputs = not graph.is_chain()
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, show_footer=True)
+    table.add_column("Layer", footer="Total")
+    table.add_column("Kind")
+    if show_inputs:
+        table.add_column("Inputs")
+    table.add_column("Output shape")
+    table.add_column("Params", justify="right", footer=number(shapes.total_params))
+    table.add_column("MACs", justify="right", footer=number(shapes.total_macs))
+
+    input_shape = shapes.input_shape.batched() if shapes.input_shape else "?"
+    first = [INPUT, ""] + ([""] if show_inputs else []) + [input_shape, "", ""]
+    table.add_row(*first, style="dim")
+    previous = INPUT
+    for result in shapes.layers:
+        node = result.node
+        name = Text(node.name, style="bold red" if result.failed else "")
+        row: list[str | Text] = [name, node.kind_name]
+        if show_inputs:
+            row.append("" if node.inputs == (previous,) else ", ".join(node.inputs))
+        previous = node.name
+        output = result.output.batched() if result.output else "?"
+        row.append(Text(output, style="red" if result.failed else ""))
+        row.append("" if result.params == 0 else number(result.params))
+        row.append("" if result.macs == 0 else number(result.macs))
+        table.add_row(*row)
+    return table
+
+
+def summary_line(checked: CheckedSpec) -> str:
+    """``lenet: 12 layers, 61,706 params (241.0 KiB as float32), 416.5 K MACs``."""
+    if checked.shapes is None or checked.spec is None:
+        return ""
+    shapes = checked.shapes
+    params = shapes.total_params
+    size = f" ({human_bytes(4 * params)} as float32)" if params is not None else ""
+    return (
+        f"{checked.spec.name}: {plural(len(shapes.layers), 'layer')}, "
+        f"{number(params)} params{size}, {human(shapes.total_macs)} MACs per sample"
+    )
+
+
+def verdict(checked: CheckedSpec) -> str:
+    """``specs/bad.yaml: 2 errors, 1 warning`` or ``specs/lenet.yaml: ok``."""
+    parts = []
+    if checked.errors:
+        parts.append(plural(len(checked.errors), "error"))
+    if checked.warnings:
+        parts.append(plural(len(checked.warnings), "warning"))
+    return f"{checked.file}: {', '.join(parts) if parts else 'ok'}"
+
+
+def print_report(checked: CheckedSpec, console: Console) -> None:
+    if checked.graph is None or checked.shapes is None or checked.spec is None:
+        return
+    title = checked.spec.name + (
+        f" — {checked.spec.description}" if checked.spec.description else ""
+    )
+    console.print(Text(title, style="bold"), Text(f"({checked.file})", style="dim"))
+    console.print(layer_table(checked))
+    console.print(summary_line(checked))
+    console.print(Text(MACS_NOTE, style="dim"))
+
+
+def to_json(checked: CheckedSpec) -> dict[str, Any]:
+    """A stable, documented structure (see docs/cli.md)."""
+    result: dict[str, Any] = {
+        "file": checked.file,
+        "ok": checked.ok,
+        "name": checked.spec.name if checked.spec else None,
+        "diagnostics": [d.to_json() for d in checked.diagnostics],
+    }
+    shapes = checked.shapes
+    if shapes is None:
+        return result
+    result["input_shape"] = shapes.input_shape.to_json() if shapes.input_shape else None
+    result["output_shape"] = shapes.output_shape.to_json() if shapes.output_shape else None
+    result["total_params"] = shapes.total_params
+    result["total_macs"] = shapes.total_macs
+    result["layers"] = [
+        {
+            "name": r.node.name,
+            "kind": r.node.kind.name if r.node.kind else None,
+            "inputs": list(r.node.inputs),
+            "output_shape": r.output.to_json() if r.output else None,
+            "params": r.params,
+            "macs": r.macs,
+            "ok": not r.failed,
+            "line": r.node.decl.position.line if r.node.decl.position else None,
+        }
+        for r in shapes.layers
+    ]
+    return result
