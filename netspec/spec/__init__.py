@@ -1,0 +1,1 @@
+"""Reading specs: YAML with positions, validation into a ``Spec``, the JSON Schema."""
