@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from netspec.diagnostics import Diagnostic, SpecError
+from netspec.diagnostics import Diagnostic, Position, SpecError
 from netspec.ir import Graph, build_graph
 from netspec.passes.lint import lint
 from netspec.passes.shapes import ShapeReport, infer_shapes
@@ -50,7 +50,7 @@ def _check_document(doc: SourceDoc | None, problems: list[Diagnostic], file: str
         result.diagnostics += result.shapes.diagnostics
         result.diagnostics += lint(result.graph, result.spec.train)
     # File order, the way a compiler lists them; spec-wide problems first.
-    result.diagnostics.sort(key=lambda d: (d.position is not None, d.position or (0, 0)))
+    result.diagnostics.sort(key=lambda d: d.position or Position(0, 0))
     return result
 
 

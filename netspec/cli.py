@@ -21,12 +21,12 @@ class UsageError(Exception):
     """A problem with how netspec was called rather than with a spec: exit code 2."""
 
 
-def _console(stream=None):
+def _console():
     from rich.console import Console
 
-    stream = stream or sys.stdout
-    interactive = stream.isatty()
-    return Console(file=stream, highlight=False, width=None if interactive else 120)
+    # Piped output gets a fixed width so that tables do not wrap at 80 columns.
+    width = None if sys.stdout.isatty() else 120
+    return Console(file=sys.stdout, highlight=False, width=width)
 
 
 def _readable_spec(path: str) -> Path:

@@ -31,12 +31,15 @@ def number(count: int | None) -> str:
 
 
 def human_bytes(count: int) -> str:
-    size = float(count)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if size < 1024 or unit == "GiB":
-            return f"{size:.1f} {unit}" if unit != "B" else f"{count} B"
-        size /= 1024
-    raise AssertionError("unreachable")
+    """``241.0 KiB``."""
+    if count < 1024:
+        return f"{count} B"
+    size, unit = count / 1024, "KiB"
+    for bigger in ("MiB", "GiB"):
+        if size < 1024:
+            break
+        size, unit = size / 1024, bigger
+    return f"{size:.1f} {unit}"
 
 
 def layer_table(checked: CheckedSpec) -> Table:

@@ -239,6 +239,11 @@ def test_indentation_slip_is_explained_once() -> None:
         ),
         ("input: [1]\nlayers: [relu]\n", "spec.yaml:1:1: missing required key 'name'"),
         (
+            "name: t\ninput: [3]\nlayers:\n  - linear: {out_features: 2, name: fc}\n",
+            "spec.yaml:4:31: linear 'linear_1': 'name' goes beside 'linear:', not among its "
+            "arguments",
+        ),
+        (
             "name: t\ninput: [1]\nlayers: [relu]\ntrain: {optimiser: sgd}\n",
             "spec.yaml:4:9: train: unknown key 'optimiser' (did you mean 'optimizer'?)",
         ),

@@ -11,6 +11,7 @@ A layer entry is one of::
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -156,56 +157,62 @@ def _header_message(problem: dict[str, Any]) -> str:
 # --- layers ------------------------------------------------------------------------------------
 
 
+@dataclass
+class _Entry:
+    """One layer entry while it is being read; becomes a ``LayerDecl``."""
+
+    index: int
+    path: PathKey
+    position: Position | None
+    kind: LayerKind | None = None  # None: unusable, already reported
+    raw_args: Any = None
+    kind_path: PathKey = ()
+    name: str | None = None  # as written; auto names come later
+    name_position: Position | None = None
+    sources: tuple[str, ...] | None = None
+    sources_positions: tuple[Position | None, ...] = ()
+
+
 def _parse_layers(raw_layers: list[Any], found: _Findings) -> list[LayerDecl]:
     entries = [_parse_entry(item, index, found) for index, item in enumerate(raw_layers)]
     names = _assign_names(entries, found)
     decls = []
     for entry, name in zip(entries, names, strict=True):
         args, arg_positions = None, {}
-        if entry["kind"] is not None:
+        if entry.kind is not None:
             args, arg_positions = _validate_args(
-                entry["kind"], entry["raw_args"], entry["kind_path"], name, found
+                entry.kind, entry.raw_args, entry.kind_path, name, found
             )
         decls.append(
             LayerDecl(
-                index=entry["index"],
+                index=entry.index,
                 name=name,
-                kind=entry["kind"],
+                kind=entry.kind,
                 args=args,
-                sources=entry["sources"],
-                position=entry["position"],
+                sources=entry.sources,
+                position=entry.position,
                 arg_positions=arg_positions,
-                sources_positions=entry["sources_positions"],
-                name_position=entry["name_position"],
+                sources_positions=entry.sources_positions,
+                name_position=entry.name_position,
             )
         )
     return decls
 
 
-def _parse_entry(item: Any, index: int, found: _Findings) -> dict[str, Any]:
-    """Read the structure of one layer entry; ``kind`` stays None when it is unusable."""
+def _parse_entry(item: Any, index: int, found: _Findings) -> _Entry:
+    """Read the structure of one layer entry: its kind, raw arguments, name and ``from``."""
     path: PathKey = ("layers", index)
-    entry: dict[str, Any] = {
-        "index": index,
-        "kind": None,
-        "raw_args": None,
-        "kind_path": path,
-        "sources": None,
-        "position": found.at(path),
-        "sources_positions": (),
-        "name": None,
-        "name_position": None,
-    }
+    entry = _Entry(index=index, path=path, position=found.at(path), kind_path=path)
     if isinstance(item, str):
         kind_key = item
     elif isinstance(item, dict):
         kind_key = _kind_key(item, path, found)
-        _read_siblings(item, path, entry, found)
+        _read_siblings(item, entry, found)
         if kind_key is None:
             return entry
-        entry["raw_args"] = _with_strays(item, kind_key)
-        entry["kind_path"] = (*path, kind_key)
-        entry["position"] = found.at(entry["kind_path"], key=True)
+        entry.raw_args = _with_strays(item, kind_key)
+        entry.kind_path = (*path, kind_key)
+        entry.position = found.at(entry.kind_path, key=True)
     else:
         found.error(
             "a layer is a kind (`- relu`) or a one-key mapping (`- linear: 120`), "
@@ -214,11 +221,11 @@ def _parse_entry(item: Any, index: int, found: _Findings) -> dict[str, Any]:
         )
         return entry
 
-    entry["kind"] = kinds.get(kind_key)
-    if entry["kind"] is None:
+    entry.kind = kinds.get(kind_key)
+    if entry.kind is None:
         found.error(
             f"unknown layer kind '{kind_key}'{_kind_hint(kind_key)}",
-            entry["kind_path"],
+            entry.kind_path,
             key=isinstance(item, dict),
         )
     return entry
@@ -284,16 +291,14 @@ def _kind_hint(word: str) -> str:
     return ""
 
 
-def _read_siblings(
-    item: dict[str, Any], path: PathKey, entry: dict[str, Any], found: _Findings
-) -> None:
+def _read_siblings(item: dict[str, Any], entry: _Entry, found: _Findings) -> None:
+    path = entry.path
     if "name" in item:
-        name = item["name"]
-        entry["name_position"] = found.at((*path, "name"))
-        if problem := name_problem(name):
+        entry.name_position = found.at((*path, "name"))
+        if problem := name_problem(item["name"]):
             found.error(problem, (*path, "name"))
         else:
-            entry["name"] = name
+            entry.name = item["name"]
     if "from" in item:
         raw = item["from"]
         sources = [raw] if isinstance(raw, str) else raw
@@ -307,13 +312,13 @@ def _read_siblings(
                 (*path, "from"),
             )
             return
-        entry["sources"] = tuple(sources)
+        entry.sources = tuple(sources)
         if isinstance(raw, list):
-            entry["sources_positions"] = tuple(
+            entry.sources_positions = tuple(
                 found.at((*path, "from", i)) for i in range(len(sources))
             )
         else:
-            entry["sources_positions"] = (found.at((*path, "from")),)
+            entry.sources_positions = (found.at((*path, "from")),)
 
 
 def _validate_args(
@@ -330,6 +335,13 @@ def _validate_args(
     elif isinstance(raw, dict):
         values, positions = {}, {}
         for key, value in raw.items():
+            if key in SIBLING_KEYS:
+                report(
+                    f"'{key}' goes beside '{kind.name}:', not among its arguments",
+                    (*kind_path, key),
+                    key=True,
+                )
+                continue
             if key not in fields:
                 known = ", ".join(fields) or "none"
                 hint = did_you_mean(str(key), fields)
@@ -365,35 +377,34 @@ def _validate_args(
     return args, positions
 
 
-def _assign_names(entries: list[dict[str, Any]], found: _Findings) -> list[str]:
+def _assign_names(entries: list[_Entry], found: _Findings) -> list[str]:
     """Explicit names are checked for duplicates; other layers get ``kind_k``."""
     taken: dict[str, Position | None] = {}
     for entry in entries:
-        name = entry["name"]
-        if name is None:
+        if entry.name is None:
             continue
-        if name in taken:
-            first = taken[name]
+        if entry.name in taken:
+            first = taken[entry.name]
             where = f" (first used at line {first.line})" if first else ""
             found.diagnostics.append(
                 Diagnostic(
                     f"duplicate layer name{where}",
                     found.doc.file,
-                    entry["name_position"],
-                    name,
-                    entry["kind"].name if entry["kind"] else "layer",
+                    entry.name_position,
+                    entry.name,
+                    entry.kind.name if entry.kind else "layer",
                 )
             )
         else:
-            taken[name] = entry["name_position"]
+            taken[entry.name] = entry.name_position
 
     counts: dict[str, int] = {}
     names = []
     for entry in entries:
-        kind_name = entry["kind"].name if entry["kind"] else "layer"
+        kind_name = entry.kind.name if entry.kind else "layer"
         counts[kind_name] = counts.get(kind_name, 0) + 1
-        if entry["name"] is not None:
-            names.append(entry["name"])
+        if entry.name is not None:
+            names.append(entry.name)
             continue
         number = counts[kind_name]
         while f"{kind_name}_{number}" in taken:
