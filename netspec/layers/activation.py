@@ -6,7 +6,14 @@ from typing import Literal
 from pydantic import Field
 
 from netspec.layers.args import Bool, Float, Int, LayerArgs, NoArgs
-from netspec.layers.base import UNKNOWN, Inferred, LayerKind, Reporter, same_shape
+from netspec.layers.base import (
+    UNKNOWN,
+    Inferred,
+    LayerKind,
+    Reporter,
+    resolve_dim,
+    same_shape,
+)
 from netspec.shapes import Shape
 
 
@@ -104,7 +111,7 @@ class _Softmax(LayerKind):
         (x,) = inputs
         if x is None:
             return UNKNOWN
-        if check_dim(args.dim, x, report, arg="dim") == 0:
+        if resolve_dim(args.dim, x, report, arg="dim") == 0:
             report.warning(f"dim 0 is the batch: {self.name} mixes the samples of a batch", "dim")
         return same_shape(x)
 
@@ -120,16 +127,3 @@ class LogSoftmax(_Softmax):
     summary = "log(softmax(x)) along dim, pairs with the nll loss"
     torch_class = "nn.LogSoftmax"
     aliases = ("log_softmax",)
-
-
-def check_dim(dim: int, x: Shape, report: Reporter, arg: str) -> int | None:
-    """Resolve a PyTorch dim (batch = 0, negatives from the end) or report it out of range."""
-    rank = x.rank + 1
-    if not -rank <= dim < rank:
-        report.error(
-            f"{arg} {dim} is out of range for a {rank}-D tensor {x.batched()}: "
-            f"expected {-rank} … {rank - 1}",
-            arg=arg,
-        )
-        return None
-    return dim % rank

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from math import prod
 from typing import Any, ClassVar, Literal, Protocol
 
-from netspec.layers.args import LayerArgs
-from netspec.shapes import Shape
+from netspec.layers.args import SPATIAL_NAMES, LayerArgs
+from netspec.shapes import Dim, Shape, Window
 
 Family = Literal["conv", "pool", "norm", "activation", "linear", "dropout", "reshape", "merge"]
 
@@ -117,3 +117,33 @@ def same_shape(shape: Shape | None) -> Inferred:
 def weight_and_bias(weight: tuple[int, ...], bias: int | None) -> ParamShapes:
     """PyTorch's usual pair: ``weight`` and, when present, a ``bias`` of ``bias`` elements."""
     return {"weight": weight, **({"bias": (bias,)} if bias is not None else {})}
+
+
+def resolve_dim(dim: int, x: Shape, report: Reporter, arg: str) -> int | None:
+    """A PyTorch dim (the batch is 0, negatives count from the end) as an index into the
+    batched tensor, or None after reporting it out of range."""
+    rank = x.rank + 1
+    if not -rank <= dim < rank:
+        report.error(
+            f"{arg} {dim} is out of range for a {rank}-D tensor {x.batched()}: "
+            f"expected {-rank} … {rank - 1}",
+            arg=arg,
+        )
+        return None
+    return dim % rank
+
+
+def window_outputs(windows: Sequence[Window], report: Reporter) -> list[Dim]:
+    """Output sizes of a convolution's or pooling's windows; a size below 1 is reported with
+    its arithmetic and becomes unknown (every spatial dim, as the layer failed)."""
+    names = SPATIAL_NAMES[len(windows)]
+    sizes = [w.output() for w in windows]
+    too_small = [
+        f"{w.formula(name)}, must be ≥ 1"
+        for w, name, size in zip(windows, names, sizes, strict=True)
+        if size is not None and size < 1
+    ]
+    if too_small:
+        report.error("; ".join(too_small))
+        return [None] * len(windows)
+    return sizes

@@ -23,6 +23,7 @@ from netspec.layers.base import (
     channels_phrase,
     expect_rank,
     weight_and_bias,
+    window_outputs,
 )
 from netspec.shapes import Shape, Window
 
@@ -97,17 +98,7 @@ class _ConvNd(LayerKind):
 
         windows = conv_windows(args, x.dims[1:], self.spatial_dims)
         self._check_padding_mode(args, windows, report)
-        out_sizes = [w.output() for w in windows]
-        names = SPATIAL_NAMES[self.spatial_dims]
-        too_small = [
-            f"{w.formula(n)}, must be ≥ 1"
-            for w, n, o in zip(windows, names, out_sizes, strict=True)
-            if o is not None and o < 1
-        ]
-        if too_small:
-            report.error("; ".join(too_small))
-            out_sizes = [None] * self.spatial_dims
-        shape = Shape((args.out_channels, *out_sizes))
+        shape = Shape((args.out_channels, *window_outputs(windows, report)))
 
         if channels is None:
             return Inferred(shape, None, None)

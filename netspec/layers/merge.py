@@ -4,9 +4,8 @@ from collections.abc import Sequence
 
 from pydantic import Field
 
-from netspec.layers.activation import check_dim
 from netspec.layers.args import Int, LayerArgs, NoArgs
-from netspec.layers.base import UNKNOWN, Inferred, LayerKind, Reporter
+from netspec.layers.base import UNKNOWN, Inferred, LayerKind, Reporter, resolve_dim
 from netspec.shapes import Shape
 
 
@@ -74,7 +73,7 @@ class Concat(LayerKind):
         if any(s.rank != first.rank for s in shapes):
             report.error("inputs must have one rank, got " + _listing(shapes, report.input_names))
             return UNKNOWN
-        dim = check_dim(args.dim, first, report, arg="dim")
+        dim = resolve_dim(args.dim, first, report, arg="dim")
         if dim is None:
             return UNKNOWN
         if dim == 0:

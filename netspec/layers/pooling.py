@@ -5,7 +5,6 @@ from collections.abc import Sequence
 from pydantic import Field
 
 from netspec.layers.args import (
-    SPATIAL_NAMES,
     Bool,
     LayerArgs,
     OutputSizes,
@@ -13,7 +12,14 @@ from netspec.layers.args import (
     Sizes,
     expand,
 )
-from netspec.layers.base import UNKNOWN, Inferred, LayerKind, Reporter, expect_rank
+from netspec.layers.base import (
+    UNKNOWN,
+    Inferred,
+    LayerKind,
+    Reporter,
+    expect_rank,
+    window_outputs,
+)
 from netspec.shapes import Shape, Window
 
 LAYOUTS = {1: "C×L", 2: "C×H×W"}
@@ -78,16 +84,7 @@ class _PoolNd(LayerKind):
             Window(size, k, s, p, d, args.ceil_mode)
             for size, k, s, p, d in zip(x.dims[1:], kernel, stride, padding, dilation, strict=True)
         ]
-        out_sizes = [w.output() for w in windows]
-        too_small = [
-            f"{w.formula(n)}, must be ≥ 1"
-            for w, n, o in zip(windows, SPATIAL_NAMES[dims], out_sizes, strict=True)
-            if o is not None and o < 1
-        ]
-        if too_small:
-            report.error("; ".join(too_small))
-            out_sizes = [None] * dims
-        return Inferred(Shape((x.dims[0], *out_sizes)))
+        return Inferred(Shape((x.dims[0], *window_outputs(windows, report))))
 
 
 class MaxPool1d(_PoolNd):

@@ -6,7 +6,7 @@ from math import prod
 from pydantic import Field
 
 from netspec.layers.args import Int, LayerArgs, NoArgs
-from netspec.layers.base import UNKNOWN, Inferred, LayerKind, Reporter, same_shape
+from netspec.layers.base import UNKNOWN, Inferred, LayerKind, Reporter, resolve_dim, same_shape
 from netspec.shapes import Shape, format_dims
 
 
@@ -31,23 +31,14 @@ class Flatten(LayerKind):
         (x,) = inputs
         if x is None:
             return UNKNOWN
-        rank = x.rank + 1  # PyTorch counts the batch
-        resolved = []
-        for arg in ("start_dim", "end_dim"):
-            dim = getattr(args, arg)
-            if not -rank <= dim < rank:
-                report.error(
-                    f"{arg} {dim} is out of range for a {rank}-D tensor {x.batched()}: "
-                    f"expected {-rank} … {rank - 1}",
-                    arg=arg,
-                )
-                return UNKNOWN
-            resolved.append(dim % rank)
-        start, end = resolved
+        start = resolve_dim(args.start_dim, x, report, "start_dim")
+        end = resolve_dim(args.end_dim, x, report, "end_dim")
+        if start is None or end is None:
+            return UNKNOWN
         if start > end:
             report.error(
                 f"start_dim {args.start_dim} comes after end_dim {args.end_dim} "
-                f"for a {rank}-D tensor {x.batched()}",
+                f"for a {x.rank + 1}-D tensor {x.batched()}",
                 arg="start_dim",
             )
             return UNKNOWN
