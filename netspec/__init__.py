@@ -1,11 +1,58 @@
 """netspec: declarative neural networks for PyTorch.
 
-Importing netspec stays light: nothing here imports torch.
+    checked = netspec.load("specs/lenet.yaml")      # validated, every shape inferred
+    model = netspec.build(checked)                  # the nn.Module, in memory
+    source = netspec.compile_source(checked)        # the same model as PyTorch source
+
+Importing netspec stays light: only ``build`` imports torch, when it is called.
 """
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from netspec.check import CheckedSpec, check_file, check_text, load
 from netspec.diagnostics import Diagnostic, SpecError
 
+if TYPE_CHECKING:
+    from torch import nn
+
 __version__ = "0.1.0"
 
-__all__ = ["CheckedSpec", "Diagnostic", "SpecError", "check_file", "check_text", "load"]
+
+def _checked(spec: CheckedSpec | str | Path) -> CheckedSpec:
+    return spec if isinstance(spec, CheckedSpec) else load(spec)
+
+
+def compile_source(spec: CheckedSpec | str | Path, module: bool = False) -> str:
+    """PyTorch source for a spec (a path or a checked spec): an ``nn.Sequential`` factory for a
+    chain, an ``nn.Module`` class for a graph or when ``module`` is true.
+
+    Raises ``SpecError`` listing every error if the spec has any. Does not import torch.
+    """
+    from netspec.backends.codegen import generate
+    from netspec.backends.plan import plan
+
+    return generate(plan(_checked(spec)), module=module)
+
+
+def build(spec: CheckedSpec | str | Path, module: bool = False) -> nn.Module:
+    """The spec's model in memory: the same modules, names and parameters as the file
+    ``compile_source`` writes. Raises ``SpecError`` if the spec has errors."""
+    from netspec.backends.plan import plan
+    from netspec.backends.torch_module import build_module
+
+    return build_module(plan(_checked(spec)), module=module)
+
+
+__all__ = [
+    "CheckedSpec",
+    "Diagnostic",
+    "SpecError",
+    "build",
+    "check_file",
+    "check_text",
+    "compile_source",
+    "load",
+]

@@ -75,6 +75,32 @@ def cmd_check(args: argparse.Namespace) -> int:
     return EXIT_OK if all(r.ok for r in results) else EXIT_SPEC_ERRORS
 
 
+def cmd_compile(args: argparse.Namespace) -> int:
+    from netspec import compile_source
+    from netspec.check import check_file
+    from netspec.diagnostics import plural
+    from netspec.names import class_name
+
+    checked = check_file(_readable_spec(args.spec))
+    for diagnostic in checked.diagnostics:
+        _eprint(str(diagnostic))
+    if not checked.ok:
+        _eprint(f"{checked.file}: not compiled: {plural(len(checked.errors), 'error')}")
+        return EXIT_SPEC_ERRORS
+    source = compile_source(checked, module=args.module)
+    if args.output is None:
+        sys.stdout.write(source)
+        return EXIT_OK
+    _write_atomically(Path(args.output), source)
+    assert checked.spec is not None and checked.graph is not None
+    if args.module or not checked.graph.is_chain():
+        what = f"class {class_name(checked.spec.name)}(nn.Module)"
+    else:
+        what = f"{checked.spec.name}() -> nn.Sequential"
+    _eprint(f"wrote {args.output}: {what}")
+    return EXIT_OK
+
+
 def cmd_schema(args: argparse.Namespace) -> int:
     from netspec.spec.schema import spec_schema
 
@@ -127,6 +153,22 @@ def build_parser() -> argparse.ArgumentParser:
         "-q", "--quiet", action="store_true", help="print only problems, no layer tables"
     )
     check.set_defaults(handler=cmd_check)
+
+    compile_ = commands.add_parser(
+        "compile",
+        help="write the spec as readable PyTorch source",
+        description=(
+            "Compile a spec into one self-contained PyTorch file: an nn.Sequential factory for "
+            "a chain, an nn.Module class for a graph. Run the file to print the model and "
+            "check one forward pass."
+        ),
+    )
+    compile_.add_argument("spec", metavar="SPEC", help="spec file (YAML)")
+    compile_.add_argument("-o", "--output", metavar="FILE", help="write to FILE, not stdout")
+    compile_.add_argument(
+        "--module", action="store_true", help="an nn.Module class even for a chain"
+    )
+    compile_.set_defaults(handler=cmd_compile)
 
     schema = commands.add_parser(
         "schema",

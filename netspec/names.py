@@ -11,7 +11,7 @@ import keyword
 import re
 
 IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
-MAX_LENGTH = 64
+MAX_LENGTH = 32  # keeps every generated line splittable within 88 columns
 
 # Public attributes of torch.nn.Module (tests compare this with the installed torch).
 MODULE_ATTRIBUTES = frozenset(
@@ -27,6 +27,8 @@ MODULE_ATTRIBUTES = frozenset(
 )
 # Names generated code relies on; "input" is how `from:` refers to the network's input.
 CODE_NAMES = frozenset({"input", "self", "x", "torch", "nn", "F", "super"})
+# Module-level names of a generated file, which the spec's name must not take.
+GENERATED_GLOBALS = frozenset({"torch", "nn", "OrderedDict", "INPUT_SHAPE", "OUTPUT_SHAPE", "main"})
 # Fixed here rather than read from `keyword`, whose soft keywords vary by Python version.
 KEYWORDS = frozenset(keyword.kwlist) | {"_", "case", "match", "type"}
 RESERVED = MODULE_ATTRIBUTES | CODE_NAMES | KEYWORDS
@@ -60,4 +62,19 @@ def name_problem(name: object, what: str = "layer name") -> str | None:
         return f"{what} {shown} is reserved: it is an attribute of torch.nn.Module"
     if name in CODE_NAMES:
         return f"{what} {shown} is reserved for generated code"
+    return None
+
+
+def class_name(spec_name: str) -> str:
+    """The generated model class for a spec name: ``fashion_cnn`` → ``FashionCnn``."""
+    return "".join(part[:1].upper() + part[1:] for part in spec_name.split("_") if part)
+
+
+def spec_name_problem(name: object) -> str | None:
+    """Why ``name`` cannot name a spec (and so a generated function and class), or None."""
+    if problem := name_problem(name, what="spec name"):
+        return problem
+    assert isinstance(name, str)
+    if name in GENERATED_GLOBALS or class_name(name) in GENERATED_GLOBALS:
+        return f"spec name '{name}' is reserved: generated code uses that name"
     return None

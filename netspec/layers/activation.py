@@ -33,7 +33,7 @@ class _Activation(LayerKind):
 class ReLU(_Activation):
     name = "relu"
     summary = "max(0, x)"
-    torch_class = "nn.ReLU"
+    torch_class = "ReLU"
 
 
 class LeakyReLUArgs(InplaceArgs):
@@ -43,7 +43,7 @@ class LeakyReLUArgs(InplaceArgs):
 class LeakyReLU(_Activation):
     name = "leakyrelu"
     summary = "x for x ≥ 0, negative_slope·x otherwise"
-    torch_class = "nn.LeakyReLU"
+    torch_class = "LeakyReLU"
     main_arg = "negative_slope"
     aliases = ("leaky_relu", "LeakyReLU")
     Args = LeakyReLUArgs
@@ -56,7 +56,7 @@ class GELUArgs(LayerArgs):
 class GELU(_Activation):
     name = "gelu"
     summary = "Gaussian error linear unit"
-    torch_class = "nn.GELU"
+    torch_class = "GELU"
     main_arg = "approximate"
     Args = GELUArgs
 
@@ -68,7 +68,7 @@ class ELUArgs(InplaceArgs):
 class ELU(_Activation):
     name = "elu"
     summary = "exponential linear unit"
-    torch_class = "nn.ELU"
+    torch_class = "ELU"
     main_arg = "alpha"
     Args = ELUArgs
 
@@ -76,21 +76,21 @@ class ELU(_Activation):
 class SiLU(_Activation):
     name = "silu"
     summary = "x·sigmoid(x), also called swish"
-    torch_class = "nn.SiLU"
+    torch_class = "SiLU"
     aliases = ("swish",)
 
 
 class Sigmoid(_Activation):
     name = "sigmoid"
     summary = "1 / (1 + e^−x)"
-    torch_class = "nn.Sigmoid"
+    torch_class = "Sigmoid"
     Args = NoArgs
 
 
 class Tanh(_Activation):
     name = "tanh"
     summary = "hyperbolic tangent"
-    torch_class = "nn.Tanh"
+    torch_class = "Tanh"
     Args = NoArgs
 
 
@@ -101,6 +101,7 @@ class SoftmaxArgs(LayerArgs):
 class _Softmax(LayerKind):
     family = "activation"
     main_arg = "dim"
+    torch_always = ("dim",)  # PyTorch's default (None) picks a dim implicitly, with a warning
     Args = SoftmaxArgs
     shape_rule = (
         "Output shape = input shape; dim counts the batch as 0 and must lie in "
@@ -119,11 +120,11 @@ class _Softmax(LayerKind):
 class Softmax(_Softmax):
     name = "softmax"
     summary = "exp(x) / Σ exp(x) along dim"
-    torch_class = "nn.Softmax"
+    torch_class = "Softmax"
 
 
 class LogSoftmax(_Softmax):
     name = "logsoftmax"
     summary = "log(softmax(x)) along dim, pairs with the nll loss"
-    torch_class = "nn.LogSoftmax"
+    torch_class = "LogSoftmax"
     aliases = ("log_softmax",)

@@ -1,8 +1,8 @@
 """The contract every layer kind fulfils, and the registry that finds them by name.
 
 A layer kind is one class: its spec keyword, its argument model, its shape rule with the parameter
-and MAC counts, and (as later backends arrive) how it becomes PyTorch and how it is labelled. A
-class with a ``name`` registers itself, so adding a kind touches only the file that defines it.
+and MAC counts, and how it becomes PyTorch. A class with a ``name`` registers itself, so adding a
+kind touches only the file that defines it.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from math import prod
 from typing import Any, ClassVar, Literal, Protocol
 
 from netspec.layers.args import SPATIAL_NAMES, LayerArgs
+from netspec.pysource import Expr, Value
 from netspec.shapes import Dim, Shape, Window
 
 Family = Literal["conv", "pool", "norm", "activation", "linear", "dropout", "reshape", "merge"]
@@ -47,6 +48,22 @@ def count_params(weights: ParamShapes | None) -> int | None:
     return sum(prod(shape) for shape in weights.values())
 
 
+@dataclass(frozen=True)
+class TorchCall:
+    """A ``torch.nn`` module and its constructor arguments: ``nn.<module>(*args, **kwargs)``.
+
+    The code generator writes it as source and ``netspec.build`` calls it, so a compiled file
+    and a built model cannot differ.
+    """
+
+    module: str  # an attribute of torch.nn, named by a layer kind, never by a spec
+    args: tuple[Value, ...] = ()
+    kwargs: tuple[tuple[str, Value], ...] = ()
+
+
+_REQUIRED = object()
+
+
 class Reporter(Protocol):
     """Where a shape rule reports problems; ``arg`` points the message at that argument."""
 
@@ -66,7 +83,12 @@ class LayerKind:
     shape_rule: ClassVar[str]  # the rule, as the reference documents it
     Args: ClassVar[type[LayerArgs]] = LayerArgs
     main_arg: ClassVar[str | None] = None  # what a scalar means: ``- linear: 120``
-    torch_class: ClassVar[str]  # the PyTorch module it compiles to
+    # How it becomes PyTorch: a torch.nn module (see torch_call), or, when torch_class is None,
+    # an expression over its inputs (see expression and evaluate).
+    torch_class: ClassVar[str | None]  # e.g. "Conv2d" for torch.nn.Conv2d
+    torch_positional: ClassVar[tuple[str, ...]] = ()  # arguments passed by position, in order
+    torch_always: ClassVar[tuple[str, ...]] = ()  # passed even when equal to their default
+    torch_expression: ClassVar[str] = ""  # how the docs name an expression kind's PyTorch form
     min_inputs: ClassVar[int] = 1
     max_inputs: ClassVar[int | None] = 1
     aliases: ClassVar[tuple[str, ...]] = ()  # other tools' names, only for "did you mean"
@@ -82,9 +104,49 @@ class LayerKind:
         """Output shape, params and MACs for these inputs; problems go to ``report``."""
         raise NotImplementedError
 
+    @property
+    def torch_name(self) -> str:
+        """``nn.Conv2d``, or an expression kind's form (``torch.cat``)."""
+        return f"nn.{self.torch_class}" if self.torch_class else self.torch_expression
+
     def accepts_bare(self) -> bool:
         """Whether ``- kind`` alone is complete (every argument has a default)."""
         return all(not f.is_required() for f in self.Args.model_fields.values())
+
+    # --- PyTorch --------------------------------------------------------------------------------
+
+    def torch_values(self, args: Any, inputs: Sequence[Shape]) -> dict[str, Value]:
+        """The module's constructor arguments by name: the spec's, with any size the spec may
+        leave out (in_channels…) filled in from the inferred input shapes."""
+        return args.model_dump()
+
+    def torch_call(self, args: Any, inputs: Sequence[Shape]) -> TorchCall:
+        """The module call for a checked layer: positional arguments first, then the keywords
+        that differ from PyTorch's defaults (which the argument models share)."""
+        assert self.torch_class is not None, f"{self.name} is an expression, not a module"
+        values = self.torch_values(args, inputs)
+        fields = self.Args.model_fields
+
+        def default(key: str) -> object:
+            field = fields.get(key)
+            return _REQUIRED if field is None or field.is_required() else field.default
+
+        keywords = tuple(
+            (key, value)
+            for key, value in values.items()
+            if key not in self.torch_positional
+            and (key in self.torch_always or value != default(key))
+        )
+        positional = tuple(values[key] for key in self.torch_positional)
+        return TorchCall(self.torch_class, positional, keywords)
+
+    def expression(self, args: Any, operands: Sequence[Expr]) -> Expr:
+        """Source of an expression kind's output, from its inputs' variables."""
+        raise NotImplementedError(f"{self.name} is a module, not an expression")
+
+    def evaluate(self, args: Any, tensors: Sequence[Any]) -> Any:
+        """The same expression on tensors (used by netspec.build)."""
+        raise NotImplementedError(f"{self.name} is a module, not an expression")
 
 
 def expect_rank(shape: Shape, layouts: dict[int, str], report: Reporter) -> bool:

@@ -25,6 +25,7 @@ from netspec.layers.base import (
     weight_and_bias,
     window_outputs,
 )
+from netspec.pysource import Value
 from netspec.shapes import Shape, Window
 
 
@@ -69,6 +70,7 @@ def conv_windows(args: LayerArgs, sizes: Sequence[int | None], dims: int) -> lis
 class _ConvNd(LayerKind):
     family = "conv"
     main_arg = None
+    torch_positional = ("in_channels", "out_channels")
     spatial_dims: int
     layout: str
     shape_rule = (
@@ -111,6 +113,9 @@ class _ConvNd(LayerKind):
         per_output = channels // args.groups * prod(kernel)
         return Inferred(shape, weights, None if outputs is None else outputs * per_output)
 
+    def torch_values(self, args, inputs: Sequence[Shape]) -> dict[str, Value]:
+        return {**args.model_dump(), "in_channels": inputs[0].dims[0]}
+
     def _check_groups_and_padding(self, args, report: Reporter) -> None:
         if args.out_channels % args.groups:
             report.error(
@@ -146,7 +151,7 @@ class _ConvNd(LayerKind):
 class Conv1d(_ConvNd):
     name = "conv1d"
     summary = "1-D convolution over a C×L input"
-    torch_class = "nn.Conv1d"
+    torch_class = "Conv1d"
     spatial_dims = 1
     layout = "C×L"
     Args = _conv_args(1)
@@ -155,7 +160,7 @@ class Conv1d(_ConvNd):
 class Conv2d(_ConvNd):
     name = "conv2d"
     summary = "2-D convolution over a C×H×W input"
-    torch_class = "nn.Conv2d"
+    torch_class = "Conv2d"
     spatial_dims = 2
     layout = "C×H×W"
     aliases = ("conv", "convolution", "conv2D", "Conv2D")

@@ -32,18 +32,18 @@ class _DropoutKind(LayerKind):
 class Dropout(_DropoutKind):
     name = "dropout"
     summary = "zero each element with probability p while training"
-    torch_class = "nn.Dropout"
+    torch_class = "Dropout"
 
 
 class Dropout1d(_DropoutKind):
     name = "dropout1d"
     summary = "zero whole channels of a C×L input with probability p"
-    torch_class = "nn.Dropout1d"
+    torch_class = "Dropout1d"
     layouts: ClassVar = {2: "C×L"}
 
 
 class Dropout2d(_DropoutKind):
     name = "dropout2d"
     summary = "zero whole channels of a C×H×W input with probability p"
-    torch_class = "nn.Dropout2d"
+    torch_class = "Dropout2d"
     layouts: ClassVar = {3: "C×H×W"}

@@ -6,6 +6,7 @@ from pydantic import Field
 
 from netspec.layers.args import Bool, LayerArgs, PositiveInt
 from netspec.layers.base import UNKNOWN, Inferred, LayerKind, Reporter, weight_and_bias
+from netspec.pysource import Value
 from netspec.shapes import Shape
 
 
@@ -25,8 +26,9 @@ class Linear(LayerKind):
         "Acts on the last dim: (…, in_features) → (…, out_features). "
         "Params: in·out + out (bias). MACs: in·out per position."
     )
-    torch_class = "nn.Linear"
+    torch_class = "Linear"
     main_arg = "out_features"
+    torch_positional = ("in_features", "out_features")
     aliases = ("dense", "fc", "Dense", "fully_connected")
     Args = LinearArgs
 
@@ -60,6 +62,9 @@ class Linear(LayerKind):
         positions = Shape(x.dims[:-1]).numel()
         macs = None if positions is None else positions * features * args.out_features
         return Inferred(shape, self._weights(args, features), macs)
+
+    def torch_values(self, args, inputs: Sequence[Shape]) -> dict[str, Value]:
+        return {**args.model_dump(), "in_features": inputs[0].dims[-1]}
 
     def _weights(self, args, features: int) -> dict[str, tuple[int, ...]]:
         return weight_and_bias(

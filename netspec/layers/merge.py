@@ -1,11 +1,15 @@
 """Layers that join branches of a graph: add, concat."""
 
+import functools
+import operator
 from collections.abc import Sequence
+from typing import Any
 
 from pydantic import Field
 
 from netspec.layers.args import Int, LayerArgs, NoArgs
 from netspec.layers.base import UNKNOWN, Inferred, LayerKind, Reporter, resolve_dim
+from netspec.pysource import Atom, Expr, Keyword, Sum, call, list_of, literal
 from netspec.shapes import Shape
 
 
@@ -18,7 +22,8 @@ class Add(LayerKind):
     family = "merge"
     summary = "element-wise sum of its inputs (a residual connection)"
     shape_rule = "All inputs must have the same shape (no broadcasting); output has that shape."
-    torch_class = "torch.add"
+    torch_class = None
+    torch_expression = "x + y"
     min_inputs = 2
     max_inputs = None
     Args = NoArgs
@@ -45,6 +50,12 @@ class Add(LayerKind):
         )
         return Inferred(Shape(dims))
 
+    def expression(self, args, operands: Sequence[Expr]) -> Expr:
+        return Sum(tuple(operands))  # a + b + c
+
+    def evaluate(self, args, tensors: Sequence[Any]) -> Any:
+        return functools.reduce(operator.add, tensors)  # exactly a + b + c
+
 
 class ConcatArgs(LayerArgs):
     dim: Int = Field(1, description="dim to join along, counting the batch as dim 0")
@@ -58,7 +69,8 @@ class Concat(LayerKind):
         "Inputs must agree on every dim but dim (the batch is dim 0, which cannot be used); "
         "output dim is the sum."
     )
-    torch_class = "torch.cat"
+    torch_class = None
+    torch_expression = "torch.cat"
     main_arg = "dim"
     min_inputs = 2
     max_inputs = None
@@ -96,3 +108,11 @@ class Concat(LayerKind):
             for i in range(first.rank)
         )
         return Inferred(Shape(dims))
+
+    def expression(self, args, operands: Sequence[Expr]) -> Expr:
+        return call("torch.cat", list_of(*operands), Keyword("dim", Atom(literal(args.dim))))
+
+    def evaluate(self, args, tensors: Sequence[Any]) -> Any:
+        import torch
+
+        return torch.cat(list(tensors), dim=args.dim)

@@ -14,6 +14,7 @@ from netspec.layers.base import (
     expect_rank,
     weight_and_bias,
 )
+from netspec.pysource import Value
 from netspec.shapes import Shape
 
 
@@ -32,6 +33,7 @@ class BatchNormArgs(LayerArgs):
 class _BatchNormNd(LayerKind):
     family = "norm"
     main_arg = "num_features"
+    torch_positional = ("num_features",)
     Args = BatchNormArgs
     layouts: ClassVar[dict[int, str]]
     shape_rule = "Output shape = input shape. Params: 2·C when affine (running stats are buffers)."
@@ -54,17 +56,20 @@ class _BatchNormNd(LayerKind):
             return Inferred(x, None, 0)
         return Inferred(x, weight_and_bias((channels,), channels) if args.affine else {}, 0)
 
+    def torch_values(self, args, inputs: Sequence[Shape]) -> dict[str, Value]:
+        return {**args.model_dump(), "num_features": inputs[0].dims[0]}
+
 
 class BatchNorm1d(_BatchNormNd):
     name = "batchnorm1d"
     summary = "batch normalisation of C features or a C×L input"
-    torch_class = "nn.BatchNorm1d"
+    torch_class = "BatchNorm1d"
     layouts: ClassVar = {1: "C", 2: "C×L"}
 
 
 class BatchNorm2d(_BatchNormNd):
     name = "batchnorm2d"
     summary = "batch normalisation of a C×H×W input, per channel"
-    torch_class = "nn.BatchNorm2d"
+    torch_class = "BatchNorm2d"
     layouts: ClassVar = {3: "C×H×W"}
     aliases = ("batchnorm", "bn", "BatchNormalization")

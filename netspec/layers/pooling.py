@@ -57,6 +57,7 @@ def _avg_pool_args(dims: int) -> type[LayerArgs]:
 class _PoolNd(LayerKind):
     family = "pool"
     main_arg = "kernel_size"
+    torch_positional = ("kernel_size",)
     spatial_dims: int
     shape_rule = (
         "C unchanged; each spatial size ⌊(W + 2P − D·(F − 1) − 1)/S⌋ + 1 (⌈…⌉ with ceil_mode, "
@@ -90,7 +91,7 @@ class _PoolNd(LayerKind):
 class MaxPool1d(_PoolNd):
     name = "maxpool1d"
     summary = "1-D max pooling over a C×L input"
-    torch_class = "nn.MaxPool1d"
+    torch_class = "MaxPool1d"
     spatial_dims = 1
     Args = _max_pool_args(1)
 
@@ -98,7 +99,7 @@ class MaxPool1d(_PoolNd):
 class MaxPool2d(_PoolNd):
     name = "maxpool2d"
     summary = "2-D max pooling over a C×H×W input"
-    torch_class = "nn.MaxPool2d"
+    torch_class = "MaxPool2d"
     spatial_dims = 2
     aliases = ("maxpool", "max_pool", "MaxPooling2D", "pool")
     Args = _max_pool_args(2)
@@ -107,7 +108,7 @@ class MaxPool2d(_PoolNd):
 class AvgPool1d(_PoolNd):
     name = "avgpool1d"
     summary = "1-D average pooling over a C×L input"
-    torch_class = "nn.AvgPool1d"
+    torch_class = "AvgPool1d"
     spatial_dims = 1
     Args = _avg_pool_args(1)
 
@@ -115,7 +116,7 @@ class AvgPool1d(_PoolNd):
 class AvgPool2d(_PoolNd):
     name = "avgpool2d"
     summary = "2-D average pooling over a C×H×W input"
-    torch_class = "nn.AvgPool2d"
+    torch_class = "AvgPool2d"
     spatial_dims = 2
     aliases = ("avgpool", "avg_pool", "AveragePooling2D")
     Args = _avg_pool_args(2)
@@ -132,6 +133,7 @@ def _adaptive_args(dims: int) -> type[LayerArgs]:
 class _AdaptivePoolNd(LayerKind):
     family = "pool"
     main_arg = "output_size"
+    torch_positional = ("output_size",)
     spatial_dims: int
     shape_rule = (
         "C unchanged; spatial sizes = output_size (null keeps the input's size); any input "
@@ -152,7 +154,7 @@ class _AdaptivePoolNd(LayerKind):
 class AdaptiveAvgPool1d(_AdaptivePoolNd):
     name = "adaptiveavgpool1d"
     summary = "average pooling to a fixed length, for C×L inputs"
-    torch_class = "nn.AdaptiveAvgPool1d"
+    torch_class = "AdaptiveAvgPool1d"
     spatial_dims = 1
     Args = _adaptive_args(1)
 
@@ -160,7 +162,7 @@ class AdaptiveAvgPool1d(_AdaptivePoolNd):
 class AdaptiveAvgPool2d(_AdaptivePoolNd):
     name = "adaptiveavgpool2d"
     summary = "average pooling to a fixed H×W (1 gives global average pooling)"
-    torch_class = "nn.AdaptiveAvgPool2d"
+    torch_class = "AdaptiveAvgPool2d"
     spatial_dims = 2
     aliases = ("globalavgpool", "GlobalAveragePooling2D", "adaptive_avg_pool2d")
     Args = _adaptive_args(2)
@@ -169,7 +171,7 @@ class AdaptiveAvgPool2d(_AdaptivePoolNd):
 class AdaptiveMaxPool1d(_AdaptivePoolNd):
     name = "adaptivemaxpool1d"
     summary = "max pooling to a fixed length, for C×L inputs"
-    torch_class = "nn.AdaptiveMaxPool1d"
+    torch_class = "AdaptiveMaxPool1d"
     spatial_dims = 1
     Args = _adaptive_args(1)
 
@@ -177,7 +179,7 @@ class AdaptiveMaxPool1d(_AdaptivePoolNd):
 class AdaptiveMaxPool2d(_AdaptivePoolNd):
     name = "adaptivemaxpool2d"
     summary = "max pooling to a fixed H×W (1 gives global max pooling)"
-    torch_class = "nn.AdaptiveMaxPool2d"
+    torch_class = "AdaptiveMaxPool2d"
     spatial_dims = 2
     aliases = ("globalmaxpool", "GlobalMaxPooling2D", "adaptive_max_pool2d")
     Args = _adaptive_args(2)

@@ -23,7 +23,7 @@ class Flatten(LayerKind):
         "Dims start_dim … end_dim (the batch is dim 0; negatives count from the end) become "
         "their product; start_dim 0 would merge the batch and is rejected."
     )
-    torch_class = "nn.Flatten"
+    torch_class = "Flatten"
     main_arg = "start_dim"
     Args = FlattenArgs
 
@@ -62,7 +62,7 @@ class Identity(LayerKind):
     family = "reshape"
     summary = "passes its input through unchanged (a placeholder or a named tap)"
     shape_rule = "Output shape = input shape."
-    torch_class = "nn.Identity"
+    torch_class = "Identity"
     Args = NoArgs
 
     def infer(self, args, inputs: Sequence[Shape | None], report: Reporter) -> Inferred:

@@ -10,7 +10,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from netspec.diagnostics import Position
 from netspec.layers.args import Int, LayerArgs, PositiveFloat, PositiveInt
 from netspec.layers.base import LayerKind
-from netspec.names import name_problem
+from netspec.names import spec_name_problem
 
 DATASETS = ("fashion_mnist", "mnist", "cifar10")
 
@@ -37,7 +37,7 @@ class TrainConfig(BaseModel):
 
 
 def _valid_spec_name(name: str) -> str:
-    if problem := name_problem(name, what="spec name"):
+    if problem := spec_name_problem(name):
         raise ValueError(problem)
     return name
 

@@ -63,7 +63,7 @@ def _default(field: Any) -> str:
 def _kind_section(kind: LayerKind) -> list[str]:
     schema = strip_titles(kind.Args.model_json_schema())
     properties = schema.get("properties", {})
-    lines = [f"### `{kind.name}`", "", f"{kind.summary}. PyTorch: `{kind.torch_class}`.", ""]
+    lines = [f"### `{kind.name}`", "", f"{kind.summary}. PyTorch: `{kind.torch_name}`.", ""]
     facts = []
     if kind.main_arg:
         facts.append(f"scalar form: `- {kind.name}: …` sets `{kind.main_arg}`")

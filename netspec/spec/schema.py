@@ -52,7 +52,7 @@ def _kind_value_schema(kind: LayerKind) -> dict[str, Any]:
 def _kind_entry_schema(kind: LayerKind) -> dict[str, Any]:
     return {
         "type": "object",
-        "description": f"{kind.name}: {kind.summary} (PyTorch {kind.torch_class})",
+        "description": f"{kind.name}: {kind.summary} (PyTorch {kind.torch_name})",
         "properties": {
             kind.name: {"description": kind.summary, **_kind_value_schema(kind)},
             "name": {"$ref": "#/$defs/layerName"},

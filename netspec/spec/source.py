@@ -46,28 +46,29 @@ class SourceDoc:
         return self.key_positions.get(path) or self.position(path)
 
 
-def _position(line_col: tuple[int, int] | list[int]) -> Position:
-    line, column = line_col
-    return Position(line + 1, column + 1)
+def _record(table: dict[PathKey, Position], path: PathKey, line_col: Any) -> None:
+    # ruamel has no position for some nodes (e.g. inside tagged ones); their parent's serves.
+    if isinstance(line_col, tuple | list) and len(line_col) == 2 and None not in line_col:
+        table[path] = Position(line_col[0] + 1, line_col[1] + 1)
 
 
 def _plain(node: Any, path: PathKey, doc: SourceDoc) -> Any:
     if isinstance(node, CommentedMap):
         result = {}
         for key, value in node.items():
-            plain_key = _plain(key, (), doc) if not isinstance(key, str) else str(key)
+            plain_key = _plain(key, (), doc) if not isinstance(key, str) else _text(key)
             if not isinstance(plain_key, Hashable):
                 plain_key = str(plain_key)
             child = (*path, plain_key)
-            doc.key_positions[child] = _position(node.lc.key(key))
-            doc.value_positions[child] = _position(node.lc.value(key))
+            _record(doc.key_positions, child, node.lc.key(key))
+            _record(doc.value_positions, child, node.lc.value(key))
             result[plain_key] = _plain(value, child, doc)
         return result
     if isinstance(node, CommentedSeq):
         items = []
         for index, value in enumerate(node):
             child = (*path, index)
-            doc.value_positions[child] = _position(node.lc.item(index))
+            _record(doc.value_positions, child, node.lc.item(index))
             items.append(_plain(value, child, doc))
         return items
     if isinstance(node, ScalarBoolean):
@@ -79,8 +80,18 @@ def _plain(node: Any, path: PathKey, doc: SourceDoc) -> Any:
     if isinstance(node, int):
         return int(node)
     if isinstance(node, str):
-        return str(node)
+        return _text(node)
     return node
+
+
+def _text(text: str) -> str:
+    """YAML escapes like "\\ud800\\udc00" give UTF-16 surrogates, which no encoder accepts:
+    join the pairs into their character and replace lone ones."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return str(text)
 
 
 def parse_yaml(text: str, file: str) -> tuple[SourceDoc | None, list[Diagnostic]]:

@@ -1,0 +1,157 @@
+"""Python source for generated code: safe literals and a small formatter.
+
+Generated files must pass ``ruff format --check`` as written, so long lines are split the way
+ruff (and black) split them: at the last bracket pair, the contents on one indented line if they
+fit, else one item per line with a trailing comma; long sums go in parentheses, one operand per
+line. The expressions netspec generates are simple enough for this to be exact.
+
+Only identifiers validated by netspec, numbers, booleans, None and a few fixed option words
+(``"zeros"``, ``"same"``…) can become source text: ``literal`` refuses anything else.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+LINE_LENGTH = 88  # ruff's and black's default
+INDENT = "    "
+
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
+_OPTION_WORD = re.compile(r"[a-z][a-z_]*")
+
+Value = int | float | bool | str | None | tuple["Value", ...]
+
+
+def literal(value: Value) -> str:
+    """Source text for a constructor argument; refuses anything but plain values."""
+    if value is None or isinstance(value, bool):
+        return repr(value)
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        text = repr(value)
+        if text in ("nan", "inf", "-inf"):
+            raise ValueError(f"no literal for {text}")
+        return text
+    if isinstance(value, str):
+        if not _OPTION_WORD.fullmatch(value):
+            raise ValueError(f"refusing to put the string {value!r} into generated code")
+        return f'"{value}"'
+    if isinstance(value, tuple):
+        items = ", ".join(literal(v) for v in value)
+        return f"({items},)" if len(value) == 1 else f"({items})"
+    raise TypeError(f"no literal for {type(value).__name__}")
+
+
+# --- expressions ---------------------------------------------------------------------------------
+
+
+class Expr:
+    def flat(self) -> str:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class Atom(Expr):
+    """Text that is never split: a name, an attribute chain, a literal."""
+
+    text: str
+
+    def flat(self) -> str:
+        return self.text
+
+
+def name(text: str) -> Atom:
+    if not _IDENTIFIER.fullmatch(text):
+        raise ValueError(f"not an identifier: {text!r}")
+    return Atom(text)
+
+
+@dataclass(frozen=True)
+class Keyword(Expr):
+    key: str
+    value: Expr
+
+    def flat(self) -> str:
+        return f"{self.key}={self.value.flat()}"
+
+
+@dataclass(frozen=True)
+class Bracketed(Expr):
+    """``head(items)`` for a call, ``[items]`` for a list."""
+
+    head: str
+    items: tuple[Expr, ...]
+    open: str = "("
+    close: str = ")"
+
+    def flat(self) -> str:
+        return f"{self.head}{self.open}{', '.join(i.flat() for i in self.items)}{self.close}"
+
+
+def call(function: str, *items: Expr) -> Bracketed:
+    name(function)
+    return Bracketed(function, tuple(items))
+
+
+def list_of(*items: Expr) -> Bracketed:
+    return Bracketed("", tuple(items), "[", "]")
+
+
+@dataclass(frozen=True)
+class Sum(Expr):
+    operands: tuple[Expr, ...]
+
+    def flat(self) -> str:
+        return " + ".join(o.flat() for o in self.operands)
+
+
+# --- formatting ----------------------------------------------------------------------------------
+
+
+def _fits(text: str) -> bool:
+    return len(text) <= LINE_LENGTH
+
+
+def format_line(indent: str, prefix: str, expr: Expr, suffix: str = "") -> list[str]:
+    """``indent + prefix + expr + suffix`` as lines that ruff format leaves unchanged."""
+    flat = f"{indent}{prefix}{expr.flat()}{suffix}"
+    if _fits(flat):
+        return [flat]
+    inner = indent + INDENT
+    if isinstance(expr, Bracketed):
+        head = f"{indent}{prefix}{expr.head}{expr.open}"
+        body = ", ".join(i.flat() for i in expr.items)
+        if _fits(inner + body):
+            return [head, inner + body, f"{indent}{expr.close}{suffix}"]
+        lines = [head]
+        for item in expr.items:
+            lines += format_line(inner, "", item, ",")
+        return [*lines, f"{indent}{expr.close}{suffix}"]
+    if isinstance(expr, Sum):
+        body = expr.flat()
+        if _fits(inner + body):
+            return [f"{indent}{prefix}(", inner + body, f"{indent}){suffix}"]
+        lines = [f"{indent}{prefix}("]
+        for i, operand in enumerate(expr.operands):
+            lines += format_line(inner, "" if i == 0 else "+ ", operand)
+        return [*lines, f"{indent}){suffix}"]
+    if isinstance(expr, Keyword):
+        return format_line(indent, f"{prefix}{expr.key}=", expr.value, suffix)
+    return [flat]  # an atom too long for a line: nothing to split
+
+
+def statement(
+    indent: str, prefix: str, expr: Expr, comment: str = "", suffix: str = ""
+) -> list[str]:
+    """A statement with an optional trailing comment, kept short enough for ruff format.
+
+    A comment that would make the line too long goes on its own line above the statement.
+    """
+    lines = format_line(indent, prefix, expr, suffix)
+    if not comment:
+        return lines
+    if len(lines) == 1 and _fits(f"{lines[0]}  # {comment}"):
+        return [f"{lines[0]}  # {comment}"]
+    return [f"{indent}# {comment}", *lines]

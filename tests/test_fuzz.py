@@ -1,0 +1,90 @@
+"""Fuzzing: no input makes netspec raise; whatever it accepts, it compiles to valid Python."""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import netspec
+from netspec.layers import all_kinds
+
+KINDS = [k.name for k in all_kinds()]
+KEYS = sorted({f for k in all_kinds() for f in k.Args.model_fields} | {"name", "from"})
+
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-3, 40),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from(["same", "valid", "zeros", "reflect", "tanh", "input", "x", "relu_1"]),
+    st.text(max_size=8),
+)
+values = st.recursive(
+    scalars,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4), st.dictionaries(st.sampled_from(KEYS), inner, max_size=4)
+    ),
+    max_leaves=8,
+)
+layers = st.one_of(
+    st.sampled_from(KINDS),
+    st.builds(lambda kind, arg: {kind: arg}, st.sampled_from(KINDS), values),
+    st.builds(
+        lambda kind, arg, extra: {kind: arg, **extra},
+        st.sampled_from(KINDS),
+        values,
+        st.dictionaries(st.sampled_from(["name", "from", *KEYS[:5]]), values, max_size=2),
+    ),
+    values,
+)
+specs = st.fixed_dictionaries(
+    {"layers": st.lists(layers, max_size=8)},
+    optional={
+        "name": st.one_of(st.just("net"), values),
+        "input": st.one_of(st.lists(st.integers(-1, 12), max_size=4), values),
+        "train": st.one_of(st.just({}), values),
+        "extra": values,
+    },
+)
+
+SETTINGS = settings(
+    max_examples=int(os.environ.get("NETSPEC_FUZZ_EXAMPLES", "300")),
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+
+
+@SETTINGS
+@given(specs)
+def test_structured_garbage_is_reported_never_raised(spec: dict[str, Any]) -> None:
+    checked = netspec.check_text(json.dumps(spec), "fuzz.yaml")
+    for diagnostic in checked.diagnostics:
+        assert str(diagnostic).startswith("fuzz.yaml")
+    if checked.ok:
+        ast.parse(netspec.compile_source(checked))
+        ast.parse(netspec.compile_source(checked, module=True))
+
+
+@SETTINGS
+@given(st.text(alphabet=st.sampled_from(list("name:input[]{},-&*!|>'\"#\n 0123relu"))))
+def test_random_yaml_text_is_reported_never_raised(text: str) -> None:
+    checked = netspec.check_text(text, "fuzz.yaml")
+    assert checked.ok or checked.errors
+
+
+def test_surrogate_escapes_are_reported_not_raised() -> None:
+    text = 'name: t\ninput: [1, 8]\nlayers:\n  - conv1d: {stride: "\\ud800\\udc00", x: "\\ud800"}\n'
+    checked = netspec.check_text(text, "fuzz.yaml")
+    assert [d.message for d in checked.errors] == [
+        "missing required argument 'out_channels', e.g. `- conv1d: {out_channels: …}`",
+        "missing required argument 'kernel_size', e.g. `- conv1d: {kernel_size: …}`",
+        "stride: expected an integer ≥ 1, got '𐀀' (a string)",
+        "unknown argument 'x'; conv1d takes: in_channels, out_channels, kernel_size, stride, "
+        "padding, dilation, groups, bias, padding_mode",
+    ]
