@@ -176,20 +176,29 @@ def test_python_dash_m_and_version() -> None:
     assert result.stdout.strip() == "netspec 0.1.0"
 
 
-def test_check_path_does_not_import_torch() -> None:
+def heavy_modules_after(*commands: list[str], cwd: Path = ROOT) -> str:
+    """Run netspec commands in one fresh interpreter; report exit codes and heavy imports."""
     probe = (
         "import sys\n"
         "import netspec.cli\n"
         "assert 'torch' not in sys.modules\n"
-        "code = netspec.cli.main(['check', '-q', 'specs/lenet.yaml', 'specs/residual_cnn.yaml'])\n"
-        "code |= netspec.cli.main(['schema', '-o', '/dev/null'])\n"
+        f"codes = [netspec.cli.main(c) for c in {list(commands)!r}]\n"
         "heavy = [m for m in ('torch', 'torchvision', 'matplotlib') if m in sys.modules]\n"
-        "print(code, heavy)\n"
+        "print(codes, heavy)\n"
     )
     result = subprocess.run(
-        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=False
+        [sys.executable, "-c", probe], cwd=cwd, capture_output=True, text=True, check=False
     )
-    assert result.stdout.strip() == "0 []", result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
+    return result.stdout.strip()
+
+
+def test_check_and_schema_do_not_import_torch(tmp_path: Path) -> None:
+    report = heavy_modules_after(
+        ["check", "-q", "specs/lenet.yaml", "specs/residual_cnn.yaml"],
+        ["schema", "-o", str(tmp_path / "schema.json")],
+    )
+    assert report == "[0, 0] []"
 
 
 def test_compile_to_stdout_and_to_a_file(
@@ -221,6 +230,13 @@ def test_compile_refuses_a_broken_spec(tmp_path: Path) -> None:
         "tests/data/fashion_cnn_tutorial.yaml: not compiled: 1 error",
     ]
     assert not out.exists()
+
+
+def test_compile_does_not_import_torch(tmp_path: Path) -> None:
+    report = heavy_modules_after(
+        ["compile", "specs/residual_cnn.yaml", "-o", str(tmp_path / "m.py")]
+    )
+    assert report == "[0] []"
 
 
 def test_compile_usage_errors() -> None:

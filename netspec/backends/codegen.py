@@ -40,7 +40,7 @@ def _header(plan: Plan, imports: list[str]) -> list[str]:
     ]
 
 
-def _main(plan: Plan, constructor: str) -> list[str]:
+def _main(constructor: str) -> list[str]:
     return [
         "",
         "",
@@ -60,7 +60,7 @@ def _main(plan: Plan, constructor: str) -> list[str]:
 
 
 def _sequential(plan: Plan) -> list[str]:
-    function = plan.name
+    function = name(plan.name).text  # validated already; checked again where code is made
     lines = [
         "",
         f"def {function}() -> nn.Sequential:",
@@ -79,7 +79,7 @@ def _sequential(plan: Plan) -> list[str]:
             ["from collections import OrderedDict", "", "import torch", "from torch import nn"],
         )
         + lines
-        + _main(plan, function)
+        + _main(function)
     )
 
 
@@ -102,7 +102,7 @@ def _variables(plan: Plan) -> dict[str, str]:
 
 
 def _module_class(plan: Plan) -> list[str]:
-    cls = class_name(plan.name)
+    cls = name(class_name(plan.name)).text
     lines = [
         "",
         f"class {cls}(nn.Module):",
@@ -133,7 +133,7 @@ def _module_class(plan: Plan) -> list[str]:
             continue
         lines += statement(INDENT * 2, f"{variables[step.name]} = ", expr, comment)
     lines.append(f"        return {variables[plan.steps[-1].name]}")
-    return _header(plan, ["import torch", "from torch import nn"]) + lines + _main(plan, cls)
+    return _header(plan, ["import torch", "from torch import nn"]) + lines + _main(cls)
 
 
 def generate(plan: Plan, module: bool = False) -> str:
