@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 # from local files. Override with e.g. `make test TORCH="torch torchvision"`.
 TORCH ?= torch==2.14.1 torchvision==0.29.1
 
-.PHONY: demo test install lint docs clean
+.PHONY: demo test install system-packages lint docs clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,10 +22,16 @@ $(VENV)/.netspec-installed: pyproject.toml $(VENV)/.torch-installed
 
 install: $(VENV)/.netspec-installed
 
-demo: install
-	$(BIN)/netspec check specs/lenet.yaml
+# Graphviz renders `netspec draw` diagrams. Installed with apt where we may (root, or sudo
+# without a password); elsewhere we say what to install, and diagrams fall back to .dot files.
+system-packages:
+	@./.ci/system-packages
 
-test: install
+demo: install system-packages
+	$(BIN)/netspec check specs/lenet.yaml
+	$(BIN)/netspec draw specs/lenet.yaml
+
+test: install system-packages
 	$(BIN)/python -m pytest
 
 lint: install
@@ -36,6 +42,8 @@ lint: install
 docs: install
 	$(BIN)/netspec schema -o docs/netspec.schema.json
 	$(BIN)/python -m netspec.spec.reference > docs/layers.md
+	$(BIN)/netspec draw specs/lenet.yaml -o docs/images/lenet.svg
+	$(BIN)/netspec draw specs/residual_cnn.yaml -o docs/images/residual_cnn.svg
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache .hypothesis

@@ -1,10 +1,11 @@
-"""Wall time of `netspec check` as a user runs it: a fresh process, cold imports included.
+"""Wall time of the torch-free commands as a user runs them: a fresh process each time.
 
     python benchmarks/check_startup.py [--runs 15] [SPEC ...]
 
-Prints the median, min and max of several runs per spec, and the time of
-`python -c "import netspec.cli"` for comparison. `check` must stay under 0.5 s and must not
-import torch (which alone costs about 4.5 s on the team's 2-core machines).
+Prints the median, min and max of several runs of `netspec check` per spec, of `netspec
+compile` and `netspec draw` (SVG, Graphviz included) on the first spec, and of
+`python -c "import netspec.cli"` for comparison. `check` must stay under 0.5 s; none of these
+may import torch (which alone costs about 4.5 s on the team's 2-core machines).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -41,6 +43,17 @@ def main() -> None:
         (f"netspec check {spec}", time_command([netspec, "check", spec], args.runs))
         for spec in args.specs
     ]
+    first = args.specs[0]
+    with tempfile.TemporaryDirectory() as tmp:
+        for command in ("compile", "draw"):
+            suffix = ".py" if command == "compile" else ".svg"
+            output = str(Path(tmp) / f"out{suffix}")
+            rows.append(
+                (
+                    f"netspec {command} {first} -o out{suffix}",
+                    time_command([netspec, command, first, "-o", output], args.runs),
+                )
+            )
     rows.append(
         (
             'python -c "import netspec.cli"',

@@ -14,6 +14,8 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from netspec.diagnostics import plural
+
 EXIT_OK, EXIT_SPEC_ERRORS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
 
@@ -78,7 +80,6 @@ def cmd_check(args: argparse.Namespace) -> int:
 def cmd_compile(args: argparse.Namespace) -> int:
     from netspec import compile_source
     from netspec.check import check_file
-    from netspec.diagnostics import plural
     from netspec.names import class_name
 
     checked = check_file(_readable_spec(args.spec))
@@ -99,6 +100,71 @@ def cmd_compile(args: argparse.Namespace) -> int:
         what = f"{checked.spec.name}() -> nn.Sequential"
     _eprint(f"wrote {args.output}: {what}")
     return EXIT_OK
+
+
+GRAPHVIZ_INSTALL = (
+    "Install Graphviz to render diagrams:\n"
+    "  Debian/Ubuntu:  sudo apt-get install graphviz\n"
+    "  macOS:          brew install graphviz\n"
+    "  conda:          conda install -c conda-forge graphviz"
+)
+DRAW_FORMATS = ("svg", "png", "pdf", "dot")
+
+
+def _draw_target(args: argparse.Namespace) -> tuple[str, Path]:
+    """The format and the output path, from --format, -o, or the spec's own name."""
+    suffix = Path(args.output).suffix.lstrip(".").lower() if args.output else ""
+    if args.format and args.output and suffix != args.format:
+        raise UsageError(f"-o {args.output} does not end in .{args.format} (--format)")
+    if args.output and not args.format and suffix not in DRAW_FORMATS:
+        raise UsageError(
+            f"cannot tell the format of {args.output}: use a name ending in "
+            f"{', '.join('.' + f for f in DRAW_FORMATS)}, or --format"
+        )
+    fmt = args.format or suffix or "svg"
+    return fmt, Path(args.output) if args.output else Path(args.spec).with_suffix(f".{fmt}")
+
+
+def cmd_draw(args: argparse.Namespace) -> int:
+    from netspec.check import check_file
+
+    fmt, output = _draw_target(args)
+    checked = check_file(_readable_spec(args.spec))
+    for diagnostic in checked.diagnostics:
+        _eprint(str(diagnostic))
+    if checked.graph is None or checked.shapes is None:
+        _eprint(f"{checked.file}: nothing to draw: the spec could not be read into layers")
+        return EXIT_SPEC_ERRORS
+
+    import graphviz
+
+    from netspec.backends.diagram import diagram
+
+    dot = diagram(checked, rankdir=args.rankdir, dpi=144 if fmt == "png" else 96)
+    status = EXIT_OK if checked.ok else EXIT_SPEC_ERRORS
+    if fmt == "dot":
+        _write_atomically(output, dot.source)
+    else:
+        try:
+            rendered = dot.pipe(format=fmt)
+        except graphviz.ExecutableNotFound:
+            source = output.with_suffix(".dot")
+            _write_atomically(source, dot.source)
+            _eprint(
+                f"wrote {source}, but not {output}: Graphviz's `dot` program was not found.\n"
+                f"{GRAPHVIZ_INSTALL}\n"
+                f"then run this command again, or: dot -T{fmt} {source} -o {output}"
+            )
+            return EXIT_SPEC_ERRORS
+        except graphviz.CalledProcessError as error:
+            stderr = error.stderr.decode(errors="replace") if error.stderr else ""
+            _eprint(f"netspec draw: Graphviz failed: {stderr.strip() or error}")
+            return EXIT_SPEC_ERRORS
+        _write_atomically(output, rendered)
+    failed = len({d.layer for d in checked.errors if d.layer})
+    note = f" ({plural(failed, 'layer')} in red: see the errors above)" if failed else ""
+    _eprint(f"wrote {output}{note}")
+    return status
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
@@ -168,6 +234,28 @@ def build_parser() -> argparse.ArgumentParser:
         "--module", action="store_true", help="an nn.Module class even for a chain"
     )
     compile_.set_defaults(handler=cmd_compile)
+
+    draw = commands.add_parser(
+        "draw",
+        help="render a diagram with the tensor size on every edge (Graphviz)",
+        description=(
+            "Draw the network: a node per layer with its key hyperparameters and parameter "
+            "count, tensor sizes on the edges. A spec with errors is drawn too, its failing "
+            "layers in red (the exit status is then 1)."
+        ),
+    )
+    draw.add_argument("spec", metavar="SPEC", help="spec file (YAML)")
+    draw.add_argument(
+        "-o", "--output", metavar="FILE", help="output file (default: the spec's name, .svg)"
+    )
+    draw.add_argument("--format", choices=DRAW_FORMATS, help="default: from -o, else svg")
+    draw.add_argument(
+        "--rankdir",
+        choices=("TB", "LR"),
+        default="TB",
+        help="top to bottom (default) or left to right",
+    )
+    draw.set_defaults(handler=cmd_draw)
 
     schema = commands.add_parser(
         "schema",

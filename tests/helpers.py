@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -29,3 +31,20 @@ def shapes_of(yaml: str) -> dict[str, tuple[int | None, ...] | None]:
     checked = check(yaml)
     assert checked.shapes is not None
     return {r.node.name: (r.output.dims if r.output else None) for r in checked.shapes.layers}
+
+
+def heavy_modules_after(*commands: list[str], cwd: Path = ROOT) -> str:
+    """Run netspec commands in one fresh interpreter; report exit codes and heavy imports."""
+    probe = (
+        "import sys\n"
+        "import netspec.cli\n"
+        "assert 'torch' not in sys.modules\n"
+        f"codes = [netspec.cli.main(c) for c in {list(commands)!r}]\n"
+        "heavy = [m for m in ('torch', 'torchvision', 'matplotlib') if m in sys.modules]\n"
+        "print(codes, heavy)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=cwd, capture_output=True, text=True, check=False
+    )
+    assert "Traceback" not in result.stderr, result.stderr
+    return result.stdout.strip()

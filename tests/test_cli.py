@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import DATA, ROOT, SPECS
+from helpers import DATA, ROOT, SPECS, heavy_modules_after
 
 from netspec.cli import main
 
@@ -174,23 +174,6 @@ def test_python_dash_m_and_version() -> None:
     )
     assert result.returncode == 0
     assert result.stdout.strip() == "netspec 0.1.0"
-
-
-def heavy_modules_after(*commands: list[str], cwd: Path = ROOT) -> str:
-    """Run netspec commands in one fresh interpreter; report exit codes and heavy imports."""
-    probe = (
-        "import sys\n"
-        "import netspec.cli\n"
-        "assert 'torch' not in sys.modules\n"
-        f"codes = [netspec.cli.main(c) for c in {list(commands)!r}]\n"
-        "heavy = [m for m in ('torch', 'torchvision', 'matplotlib') if m in sys.modules]\n"
-        "print(codes, heavy)\n"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", probe], cwd=cwd, capture_output=True, text=True, check=False
-    )
-    assert "Traceback" not in result.stderr, result.stderr
-    return result.stdout.strip()
 
 
 def test_check_and_schema_do_not_import_torch(tmp_path: Path) -> None:

@@ -48,6 +48,9 @@ class LeakyReLU(_Activation):
     aliases = ("leaky_relu", "LeakyReLU")
     Args = LeakyReLUArgs
 
+    def describe(self, args, inputs: Sequence[Shape | None]) -> str:
+        return f"slope {args.negative_slope:g}"
+
 
 class GELUArgs(LayerArgs):
     approximate: Literal["none", "tanh"] = Field("none", description="'tanh' approximation")
@@ -60,6 +63,9 @@ class GELU(_Activation):
     main_arg = "approximate"
     Args = GELUArgs
 
+    def describe(self, args, inputs: Sequence[Shape | None]) -> str:
+        return "tanh approximation" if args.approximate == "tanh" else ""
+
 
 class ELUArgs(InplaceArgs):
     alpha: Float = Field(1.0, description="saturation value for x < 0")
@@ -71,6 +77,9 @@ class ELU(_Activation):
     torch_class = "ELU"
     main_arg = "alpha"
     Args = ELUArgs
+
+    def describe(self, args, inputs: Sequence[Shape | None]) -> str:
+        return f"α = {args.alpha:g}"
 
 
 class SiLU(_Activation):
@@ -115,6 +124,9 @@ class _Softmax(LayerKind):
         if resolve_dim(args.dim, x, report, arg="dim") == 0:
             report.warning(f"dim 0 is the batch: {self.name} mixes the samples of a batch", "dim")
         return same_shape(x)
+
+    def describe(self, args, inputs: Sequence[Shape | None]) -> str:
+        return f"dim {args.dim}"
 
 
 class Softmax(_Softmax):

@@ -1,8 +1,8 @@
 """The contract every layer kind fulfils, and the registry that finds them by name.
 
 A layer kind is one class: its spec keyword, its argument model, its shape rule with the parameter
-and MAC counts, and how it becomes PyTorch. A class with a ``name`` registers itself, so adding a
-kind touches only the file that defines it.
+and MAC counts, how it becomes PyTorch and how a diagram describes it. A class with a ``name``
+registers itself, so adding a kind touches only the file that defines it.
 """
 
 from __future__ import annotations
@@ -113,6 +113,10 @@ class LayerKind:
         """Whether ``- kind`` alone is complete (every argument has a default)."""
         return all(not f.is_required() for f in self.Args.model_fields.values())
 
+    def describe(self, args: Any, inputs: Sequence[Shape | None]) -> str:
+        """Its key hyperparameters in a few words, for diagrams: ``5×5 → 6 ch, pad 2``."""
+        return ""
+
     # --- PyTorch --------------------------------------------------------------------------------
 
     def torch_values(self, args: Any, inputs: Sequence[Shape]) -> dict[str, Value]:
@@ -209,3 +213,33 @@ def window_outputs(windows: Sequence[Window], report: Reporter) -> list[Dim]:
         report.error("; ".join(too_small))
         return [None] * len(windows)
     return sizes
+
+
+def window_text(args: Any, dims: int, stride_default: Any = 1) -> list[str]:
+    """The parts of a window's description that differ from the defaults: stride, pad…
+
+    Equal sizes print once (``pad 2``), unequal ones per dim (``pad 1×0``).
+    """
+    from netspec.layers.args import expand
+    from netspec.shapes import format_dims
+
+    def sizes(value: Any) -> str:
+        if isinstance(value, str):
+            return value
+        values = expand(value, dims)
+        return str(values[0]) if len(set(values)) == 1 else format_dims(values)
+
+    def given(value: Any, default: Any) -> bool:
+        return value is not None and sizes(value) != sizes(default)
+
+    parts = []
+    stride = getattr(args, "stride", None)
+    if given(stride, stride_default):
+        parts.append(f"stride {sizes(stride)}")
+    padding = getattr(args, "padding", 0)
+    if padding != "valid" and given(padding, 0):
+        parts.append(f"pad {sizes(padding)}")
+    dilation = getattr(args, "dilation", 1)
+    if given(dilation, 1):
+        parts.append(f"dilation {sizes(dilation)}")
+    return parts

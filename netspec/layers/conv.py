@@ -24,9 +24,10 @@ from netspec.layers.base import (
     expect_rank,
     weight_and_bias,
     window_outputs,
+    window_text,
 )
 from netspec.pysource import Value
-from netspec.shapes import Shape, Window
+from netspec.shapes import Shape, Window, format_dims
 
 
 def _conv_args(dims: int) -> type[LayerArgs]:
@@ -112,6 +113,15 @@ class _ConvNd(LayerKind):
         outputs = shape.numel()
         per_output = channels // args.groups * prod(kernel)
         return Inferred(shape, weights, None if outputs is None else outputs * per_output)
+
+    def describe(self, args, inputs: Sequence[Shape | None]) -> str:
+        kernel = format_dims(expand(args.kernel_size, self.spatial_dims))
+        parts = [f"{kernel} → {args.out_channels} ch", *window_text(args, self.spatial_dims)]
+        if args.groups != 1:
+            parts.append(f"groups {args.groups}")
+        if args.padding_mode != "zeros":
+            parts.append(f"{args.padding_mode} pad")
+        return ", ".join(parts)
 
     def torch_values(self, args, inputs: Sequence[Shape]) -> dict[str, Value]:
         return {**args.model_dump(), "in_channels": inputs[0].dims[0]}

@@ -28,6 +28,9 @@ class _DropoutKind(LayerKind):
             return UNKNOWN
         return same_shape(x)
 
+    def describe(self, args, inputs: Sequence[Shape | None]) -> str:
+        return f"p = {args.p:g}"
+
 
 class Dropout(_DropoutKind):
     name = "dropout"

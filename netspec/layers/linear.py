@@ -66,6 +66,12 @@ class Linear(LayerKind):
     def torch_values(self, args, inputs: Sequence[Shape]) -> dict[str, Value]:
         return {**args.model_dump(), "in_features": inputs[0].dims[-1]}
 
+    def describe(self, args, inputs: Sequence[Shape | None]) -> str:
+        x = inputs[0] if inputs else None
+        features = (x.dims[-1] if x is not None and x.rank else None) or args.in_features
+        text = f"{'?' if features is None else features} → {args.out_features}"
+        return text + ("" if args.bias else ", no bias")
+
     def _weights(self, args, features: int) -> dict[str, tuple[int, ...]]:
         return weight_and_bias(
             (args.out_features, features), args.out_features if args.bias else None

@@ -109,6 +109,9 @@ class Concat(LayerKind):
         )
         return Inferred(Shape(dims))
 
+    def describe(self, args, inputs: Sequence[Shape | None]) -> str:
+        return f"dim {args.dim}"
+
     def expression(self, args, operands: Sequence[Expr]) -> Expr:
         return call("torch.cat", list_of(*operands), Keyword("dim", Atom(literal(args.dim))))
 

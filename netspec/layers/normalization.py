@@ -59,6 +59,11 @@ class _BatchNormNd(LayerKind):
     def torch_values(self, args, inputs: Sequence[Shape]) -> dict[str, Value]:
         return {**args.model_dump(), "num_features": inputs[0].dims[0]}
 
+    def describe(self, args, inputs: Sequence[Shape | None]) -> str:
+        x = inputs[0] if inputs else None
+        channels = (x.dims[0] if x is not None and x.rank else None) or args.num_features
+        return "" if channels is None else f"{channels} ch" + ("" if args.affine else ", no affine")
+
 
 class BatchNorm1d(_BatchNormNd):
     name = "batchnorm1d"

@@ -19,8 +19,9 @@ from netspec.layers.base import (
     Reporter,
     expect_rank,
     window_outputs,
+    window_text,
 )
-from netspec.shapes import Shape, Window
+from netspec.shapes import Shape, Window, format_dims
 
 LAYOUTS = {1: "C×L", 2: "C×H×W"}
 
@@ -87,6 +88,14 @@ class _PoolNd(LayerKind):
         ]
         return Inferred(Shape((x.dims[0], *window_outputs(windows, report))))
 
+    def describe(self, args, inputs: Sequence[Shape | None]) -> str:
+        kernel = format_dims(expand(args.kernel_size, self.spatial_dims))
+        # The stride defaults to the kernel size, so only another stride is news.
+        parts = [kernel, *window_text(args, self.spatial_dims, stride_default=args.kernel_size)]
+        if args.ceil_mode:
+            parts.append("ceil")
+        return ", ".join(parts)
+
 
 class MaxPool1d(_PoolNd):
     name = "maxpool1d"
@@ -149,6 +158,11 @@ class _AdaptivePoolNd(LayerKind):
         sizes = target if isinstance(target, tuple) else (target,) * dims
         out = [size if want is None else want for size, want in zip(x.dims[1:], sizes, strict=True)]
         return Inferred(Shape((x.dims[0], *out)))
+
+    def describe(self, args, inputs: Sequence[Shape | None]) -> str:
+        target = args.output_size
+        sizes = target if isinstance(target, tuple) else (target,) * self.spatial_dims
+        return "to " + "×".join("·" if s is None else str(s) for s in sizes)
 
 
 class AdaptiveAvgPool1d(_AdaptivePoolNd):

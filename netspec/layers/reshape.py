@@ -56,6 +56,11 @@ class Flatten(LayerKind):
         origins = (*x.origins[: start - 1], format_dims(merged), *x.origins[end:])
         return Inferred(Shape(dims, origins))
 
+    def describe(self, args, inputs: Sequence[Shape | None]) -> str:
+        if (args.start_dim, args.end_dim) == (1, -1):
+            return ""
+        return f"dims {args.start_dim} … {args.end_dim}"
+
 
 class Identity(LayerKind):
     name = "identity"
