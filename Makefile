@@ -22,14 +22,20 @@ $(VENV)/.netspec-installed: pyproject.toml $(VENV)/.torch-installed
 
 install: $(VENV)/.netspec-installed
 
-# Graphviz renders `netspec draw` diagrams. Installed with apt where we may (root, or sudo
-# without a password); elsewhere we say what to install, and diagrams fall back to .dot files.
+# Graphviz (for `netspec draw`) and Debian's Fashion-MNIST, installed with apt where we may
+# (root, or sudo without a password); elsewhere we say what is missing and how to get it.
 system-packages:
 	@./.ci/system-packages
 
 demo: install system-packages
 	$(BIN)/netspec check specs/lenet.yaml
 	$(BIN)/netspec draw specs/lenet.yaml
+	@if $(BIN)/netspec data fashion_mnist >/dev/null; then \
+	  $(BIN)/netspec train specs/lenet.yaml --data fashion_mnist --epochs 2; \
+	else \
+	  $(BIN)/netspec data fashion_mnist; \
+	  echo "Fashion-MNIST is missing, so the demo stops before training (see above)."; \
+	fi
 
 test: install system-packages
 	$(BIN)/python -m pytest

@@ -1,8 +1,9 @@
 """The ``netspec`` command line: a thin layer over the library.
 
-Exit codes: 0 clean, 1 a spec has errors, 2 usage error (bad flag, missing file), 3 internal
-error (a bug in netspec; the message says how to see the traceback). Heavy libraries (torch,
-torchvision, matplotlib) are imported only by the commands that need them.
+Exit codes: 0 clean, 1 a spec has errors (or data is missing, or training diverged), 2 usage
+error (bad flag, missing file), 3 internal error (a bug in netspec; the message says how to see
+the traceback), 130 training interrupted by Ctrl-C (a checkpoint was saved). Heavy libraries
+(torch, torchvision, matplotlib) are imported only by the commands that need them.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 
 from netspec.diagnostics import plural
 
-EXIT_OK, EXIT_SPEC_ERRORS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+EXIT_OK, EXIT_SPEC_ERRORS, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
 
 class UsageError(Exception):
@@ -167,6 +168,143 @@ def cmd_draw(args: argparse.Namespace) -> int:
     return status
 
 
+TRAIN_FLAGS = (
+    "data", "epochs", "batch_size", "lr", "optimizer", "weight_decay", "schedule", "seed", "loss",
+)  # fmt: skip
+
+
+def _training_command(name: str, action: Callable[[], int]) -> int:
+    """Run ``train`` or ``eval``, turning their errors into messages and exit codes."""
+    from netspec.diagnostics import SpecError
+    from netspec.train.checkpoint import CheckpointError
+    from netspec.train.config import ConfigError
+    from netspec.train.datasets import DataError
+    from netspec.train.device import DeviceError
+
+    try:
+        return action()
+    except SpecError as error:
+        for diagnostic in error.diagnostics:
+            _eprint(str(diagnostic))
+        return EXIT_SPEC_ERRORS
+    except (ConfigError, DeviceError) as error:
+        raise UsageError(str(error)) from error
+    except (DataError, CheckpointError) as error:
+        _eprint(f"netspec {name}: {error}")
+        return EXIT_SPEC_ERRORS
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from netspec.train import train
+
+    spec = _readable_spec(args.spec)
+    explicit = {
+        flag
+        for flag in (*TRAIN_FLAGS, "device", "data_dir", "max_steps")
+        if getattr(args, flag) is not None
+    }
+
+    def run() -> int:
+        result = train(
+            spec,
+            {flag: getattr(args, flag) for flag in TRAIN_FLAGS},
+            out=args.out,
+            resume=args.resume,
+            device=args.device or "auto",
+            data_dir=args.data_dir,
+            max_steps=args.max_steps,
+            download=not args.no_download,
+            console=_console(),
+            explicit=explicit,
+        )
+        _eprint(result.message)
+        if result.status == "interrupted":
+            return EXIT_INTERRUPTED
+        return EXIT_OK if result.status == "finished" else EXIT_SPEC_ERRORS
+
+    return _training_command("train", run)
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from netspec.train import evaluate_checkpoint
+    from netspec.train.evaluation import print_evaluation
+
+    spec = _readable_spec(args.spec)
+
+    def run() -> int:
+        evaluation = evaluate_checkpoint(
+            spec,
+            args.checkpoint,
+            args.data,
+            data_dir=args.data_dir,
+            device=args.device or "auto",
+            download=not args.no_download,
+        )
+        if args.json:
+            print(json.dumps(evaluation.to_json(), indent=2))
+        else:
+            print_evaluation(evaluation, _console(), f"{args.checkpoint} on the test set")
+        return EXIT_OK
+
+    return _training_command("eval", run)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be ≥ 1, got {value}")
+    return value
+
+
+def _dataset_name(text: str) -> str:
+    from netspec.spec.model import DATASETS
+
+    if text not in DATASETS:
+        raise argparse.ArgumentTypeError(
+            f"unknown data set {text!r} (choose from {', '.join(DATASETS)})"
+        )
+    return text
+
+
+def _add_data_arguments(command: argparse.ArgumentParser) -> None:
+    from netspec.spec.model import DATASETS
+
+    command.add_argument(
+        "--data", choices=DATASETS, help="data set (default: the spec's train.data)"
+    )
+    command.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        help="where the data set's files are (also: $NETSPEC_DATA); see docs/training.md",
+    )
+    command.add_argument(
+        "--device", choices=("auto", "cpu", "cuda", "mps"), help="default: auto (cuda, mps, cpu)"
+    )
+    command.add_argument(
+        "--no-download", action="store_true", help="never download a missing data set"
+    )
+
+
+def cmd_data(args: argparse.Namespace) -> int:
+    from netspec.train.catalog import DATASETS, find, not_found_message
+
+    found_all = True
+    for name in args.names or list(DATASETS):
+        dataset = DATASETS[name]
+        directory, tried = find(dataset, args.data_dir)
+        if directory is not None:
+            shape = "×".join(map(str, dataset.shape))
+            print(f"{name}: {directory} ({shape}, {dataset.num_classes} classes)")
+            continue
+        found_all = False
+        print(not_found_message(dataset, tried))
+        print("(netspec train downloads it there when this machine has internet access)")
+    return EXIT_OK if found_all else EXIT_SPEC_ERRORS
+
+
 def cmd_schema(args: argparse.Namespace) -> int:
     from netspec.spec.schema import spec_schema
 
@@ -256,6 +394,62 @@ def build_parser() -> argparse.ArgumentParser:
         help="top to bottom (default) or left to right",
     )
     draw.set_defaults(handler=cmd_draw)
+
+    train = commands.add_parser(
+        "train",
+        help="train the spec on Fashion-MNIST, MNIST or CIFAR-10",
+        description=(
+            "Train a spec. Its train: section gives the defaults; flags override them. The run "
+            "directory gets config.json, metrics.csv/.json, last.pt, best.pt, report.json, "
+            "curves.png and confusion.png. Ctrl-C saves a checkpoint; --resume continues it."
+        ),
+    )
+    train.add_argument("spec", metavar="SPEC", help="spec file (YAML)")
+    _add_data_arguments(train)
+    train.add_argument("--epochs", type=_positive_int, metavar="N")
+    train.add_argument("--batch-size", type=_positive_int, metavar="B")
+    train.add_argument(
+        "--lr", type=float, metavar="X", help="learning rate (the peak, with onecycle)"
+    )
+    train.add_argument("--optimizer", choices=("adam", "adamw", "sgd"))
+    train.add_argument("--weight-decay", type=float, metavar="X")
+    train.add_argument("--schedule", choices=("none", "onecycle", "cosine"))
+    train.add_argument("--loss", choices=("cross_entropy", "nll", "mse"))
+    train.add_argument("--seed", type=int, metavar="S")
+    train.add_argument(
+        "--out", metavar="DIR", help="run directory (default: runs/<spec>-<date>-<time>)"
+    )
+    train.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the run in --out (default: the latest run of this spec)",
+    )
+    train.add_argument(
+        "--max-steps", type=_positive_int, metavar="N", help="stop after N training steps"
+    )
+    train.set_defaults(handler=cmd_train)
+
+    evaluate = commands.add_parser(
+        "eval",
+        help="test a saved model: accuracy, per class, confusion matrix",
+        description="Evaluate a checkpoint of a spec on a data set's test split.",
+    )
+    evaluate.add_argument("spec", metavar="SPEC", help="spec file (YAML)")
+    evaluate.add_argument("--checkpoint", required=True, metavar="PATH", help="best.pt or last.pt")
+    _add_data_arguments(evaluate)
+    evaluate.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    evaluate.set_defaults(handler=cmd_eval)
+
+    data = commands.add_parser(
+        "data",
+        help="show where each data set is found, or how to get it",
+        description="Show where netspec finds each data set; exit 1 if one is missing.",
+    )
+    data.add_argument(
+        "names", nargs="*", metavar="NAME", type=_dataset_name, help="default: all data sets"
+    )
+    data.add_argument("--data-dir", metavar="DIR", help="look here first (also: $NETSPEC_DATA)")
+    data.set_defaults(handler=cmd_data)
 
     schema = commands.add_parser(
         "schema",

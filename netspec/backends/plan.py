@@ -6,6 +6,7 @@ from its layer kind, so a compiled file and a built model are the same network.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,6 +38,14 @@ class Plan:
 
     def is_chain(self) -> bool:
         return self.graph.is_chain()
+
+    def digest(self) -> str:
+        """A fingerprint of the network itself: layers, their PyTorch calls and wiring (not
+        the spec's comments or layout, nor its train: section)."""
+        parts = [repr(self.input_shape.dims)]
+        for step in self.steps:
+            parts.append(repr((step.name, step.kind.name, step.inputs, step.call, step.args)))
+        return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
     def last_uses(self) -> dict[int, list[str]]:
         """For each step index, the values no later step reads (so they can be freed)."""

@@ -28,7 +28,9 @@ class TrainConfig(BaseModel):
     momentum: Annotated[float, Field(ge=0, lt=1, strict=True, allow_inf_nan=False)] = Field(
         0.0, description="SGD momentum"
     )
-    weight_decay: Annotated[float, Field(ge=0, strict=True, allow_inf_nan=False)] = 0.0
+    weight_decay: Annotated[float, Field(ge=0, strict=True, allow_inf_nan=False)] | None = Field(
+        None, description="L2 penalty; null: the optimizer's default (0, or 0.01 for adamw)"
+    )
     batch_size: PositiveInt = 64
     epochs: PositiveInt = 10
     loss: Literal["cross_entropy", "nll", "mse"] = "cross_entropy"

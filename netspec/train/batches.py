@@ -1,0 +1,70 @@
+"""Batches cut by index from uint8 tensors that stay on the device, normalised on the fly.
+
+No per-sample Python, no PIL: one ``randperm`` per epoch (seeded by the run's seed and the epoch
+number, so any epoch can be replayed exactly when a run resumes), one gather per batch, one
+fused multiply-add to turn bytes into normalised floats.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+import torch
+
+
+class Batches:
+    def __init__(
+        self,
+        images: torch.Tensor,
+        labels: torch.Tensor,
+        batch_size: int,
+        mean: Sequence[float],
+        std: Sequence[float],
+        device: torch.device,
+        channels_last: bool = False,
+    ) -> None:
+        self.images = images.to(device)
+        self.labels = labels.to(device)
+        self.batch_size = batch_size
+        self.device = device
+        self.channels_last = channels_last and images.ndim == 4
+        shape = (1, len(mean), *([1] * (images.ndim - 2)))
+        std_t = torch.tensor(std, dtype=torch.float32, device=device).reshape(shape)
+        mean_t = torch.tensor(mean, dtype=torch.float32, device=device).reshape(shape)
+        # x / 255 normalised = x · scale + shift
+        self.scale = 1.0 / (255.0 * std_t)
+        self.shift = -mean_t / std_t
+
+    def __len__(self) -> int:
+        """Batches per epoch. A last batch of one sample joins the one before: batch norm cannot
+        train on a single sample."""
+        full, rest = divmod(len(self.labels), self.batch_size)
+        return full + (1 if rest > 1 or full == 0 else 0)
+
+    @property
+    def samples(self) -> int:
+        return len(self.labels)
+
+    def order(self, epoch: int | None, seed: int) -> torch.Tensor:
+        """The sample order of an epoch; None means as stored (for evaluation)."""
+        if epoch is None:
+            return torch.arange(self.samples, device=self.device)
+        generator = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
+        return torch.randperm(self.samples, generator=generator).to(self.device)
+
+    def __call__(
+        self, epoch: int | None = None, seed: int = 0, start: int = 0
+    ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """The batches of an epoch (shuffled) or of the whole set in order (``epoch=None``),
+        from batch number ``start`` on."""
+        order = self.order(epoch, seed)
+        count = len(self)
+        for index in range(start, count):
+            begin = index * self.batch_size
+            end = self.samples if index == count - 1 else begin + self.batch_size
+            chosen = order[begin:end]
+            yield self.normalise(self.images[chosen]), self.labels[chosen]
+
+    def normalise(self, images: torch.Tensor) -> torch.Tensor:
+        x = torch.addcmul(self.shift, images.to(torch.float32), self.scale)
+        return x.contiguous(memory_format=torch.channels_last) if self.channels_last else x
