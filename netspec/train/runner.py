@@ -31,6 +31,7 @@ from rich.console import Console
 import netspec
 from netspec.backends.plan import Plan, plan
 from netspec.check import CheckedSpec, load
+from netspec.diagnostics import plural
 from netspec.files import write_atomically
 from netspec.shapes import format_dims
 from netspec.train import checkpoint, datasets
@@ -512,17 +513,20 @@ def train(
     run_dir.mkdir(parents=True, exist_ok=True)
     write_atomically(run_dir / "config.json", json.dumps(config.to_json(), indent=2) + "\n")
     settings = config.settings
+    schedule = "" if settings.schedule == "none" else f", {settings.schedule} schedule"
     console.print(
-        f"training {checked.spec.name} on {config.data}: {len(run.train_batches.labels):,} "
-        f"train / {len(run.test_batches.labels):,} test images, {settings.epochs} epochs of "
-        f"{run.steps_per_epoch:,} steps (batch {settings.batch_size}), {settings.optimizer} "
-        f"lr {settings.lr:g}, {settings.schedule} schedule, on {run.device.describe()}",
+        f"training {checked.spec.name} on {config.data} ({run.train_batches.samples:,} train / "
+        f"{run.test_batches.samples:,} test images): {plural(settings.epochs, 'epoch')} of "
+        f"{run.steps_per_epoch:,} steps, batch {settings.batch_size}, {settings.optimizer} "
+        f"lr {settings.lr:g}{schedule}, on {run.device.describe()}",
         highlight=False,
+        soft_wrap=True,
     )
     if state is not None:
         console.print(
             f"resuming {run_dir} at epoch {run.position.epoch + 1}, step {run.position.step}",
             highlight=False,
+            soft_wrap=True,
         )
     return run.train()
 
