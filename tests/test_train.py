@@ -278,7 +278,7 @@ def test_a_diverging_run_stops_and_keeps_the_last_good_checkpoint(
     result = train(small_spec, {"epochs": 3}, out=tmp_path / "run", callbacks=[poison])
     assert result.status == "diverged"
     assert result.message.startswith("the loss became nan at epoch 2, step 3: training stopped.")
-    assert f"The last good checkpoint is {tmp_path / 'run' / 'last.pt'} (after 1 epoch(s))" in (
+    assert f"The last good checkpoint is {tmp_path / 'run' / 'last.pt'} (after 1 epoch)" in (
         result.message
     )
     saved = checkpoints.load(tmp_path / "run" / "last.pt")

@@ -186,6 +186,7 @@ class Run:
         self.history: list[dict[str, Any]] = []
         self.best_accuracy = -1.0
         self.position = Position()
+        self.last_test: Evaluation | None = None  # the latest end-of-epoch evaluation
 
     # --- set-up -------------------------------------------------------------------------------
 
@@ -357,7 +358,7 @@ class Run:
         position = self.position
         last = self.run_dir / "last.pt"
         kept = (
-            f"The last good checkpoint is {last} (after {len(self.history)} epoch(s))."
+            f"The last good checkpoint is {last} (after {plural(len(self.history), 'epoch')})."
             if last.exists()
             else "No checkpoint was saved: it diverged in the first epoch."
         )
@@ -379,7 +380,7 @@ class Run:
         return RunResult(self.run_dir, "interrupted", self.history, None, message)
 
     def _finish(self) -> RunResult:
-        final = getattr(self, "last_test", None)
+        final = self.last_test
         if final is None:  # resumed a finished run: evaluate what it ended with
             final = evaluate(
                 self.model, self.test_batches, self.loss_function, self.dataset.classes,
