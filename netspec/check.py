@@ -49,9 +49,21 @@ def _check_document(doc: SourceDoc | None, problems: list[Diagnostic], file: str
         result.shapes = infer_shapes(result.graph)
         result.diagnostics += result.shapes.diagnostics
         result.diagnostics += lint(result.graph, result.spec.train)
-    # File order, the way a compiler lists them; spec-wide problems first.
+    # File order, the way a compiler lists them; spec-wide problems first. A problem in a
+    # block's body, or in repeated copies, is listed once.
+    result.diagnostics = _once_each(result.diagnostics)
     result.diagnostics.sort(key=lambda d: d.position or Position(0, 0))
     return result
+
+
+def _once_each(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+    seen, kept = set(), []
+    for diagnostic in diagnostics:
+        signature = (diagnostic.severity, diagnostic.position, diagnostic.kind, diagnostic.message)
+        if diagnostic.position is None or signature not in seen:
+            seen.add(signature)
+            kept.append(diagnostic)
+    return kept
 
 
 def check_file(path: str | Path) -> CheckedSpec:

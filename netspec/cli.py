@@ -64,7 +64,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         if args.json:
             continue
         if not args.quiet:
-            print_report(checked, console)
+            print_report(checked, console, args.depth)
         for diagnostic in checked.diagnostics:
             _eprint(str(diagnostic))
         if not args.quiet or not checked.ok:
@@ -79,9 +79,9 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_compile(args: argparse.Namespace) -> int:
-    from netspec import compile_source
+    from netspec.backends.codegen import CompileError, entry_point, generate
+    from netspec.backends.plan import plan
     from netspec.check import check_file
-    from netspec.names import class_name
 
     checked = check_file(_readable_spec(args.spec))
     for diagnostic in checked.diagnostics:
@@ -89,17 +89,17 @@ def cmd_compile(args: argparse.Namespace) -> int:
     if not checked.ok:
         _eprint(f"{checked.file}: not compiled: {plural(len(checked.errors), 'error')}")
         return EXIT_SPEC_ERRORS
-    source = compile_source(checked, module=args.module)
+    network = plan(checked)
+    try:
+        source = generate(network, module=args.module)
+    except CompileError as error:
+        _eprint(f"{checked.file}: not compiled: {error}")
+        return EXIT_SPEC_ERRORS
     if args.output is None:
         sys.stdout.write(source)
         return EXIT_OK
     _write_atomically(Path(args.output), source)
-    assert checked.spec is not None and checked.graph is not None
-    if args.module or not checked.graph.is_chain():
-        what = f"class {class_name(checked.spec.name)}(nn.Module)"
-    else:
-        what = f"{checked.spec.name}() -> nn.Sequential"
-    _eprint(f"wrote {args.output}: {what}")
+    _eprint(f"wrote {args.output}: {entry_point(network, args.module)}")
     return EXIT_OK
 
 
@@ -249,6 +249,16 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return _training_command("eval", run)
 
 
+def _depth(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be ≥ 0, got {value}")
+    return value
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -354,6 +364,12 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--json", action="store_true", help="print machine-readable JSON")
     check.add_argument(
         "-q", "--quiet", action="store_true", help="print only problems, no layer tables"
+    )
+    check.add_argument(
+        "--depth",
+        type=_depth,
+        metavar="N",
+        help="show blocks nested deeper than N as one row (0: top-level entries only)",
     )
     check.set_defaults(handler=cmd_check)
 

@@ -33,6 +33,7 @@ class Diagnostic:
     layer: str | None = None
     kind: str | None = None
     severity: Severity = "error"
+    note: str | None = None  # context, e.g. the block use a layer comes from
 
     @property
     def is_error(self) -> bool:
@@ -53,7 +54,7 @@ class Diagnostic:
             parts.append("warning")
         if subject := self.subject():
             parts.append(subject)
-        parts.append(self.message)
+        parts.append(self.message + (f" ({self.note})" if self.note else ""))
         return ": ".join(parts)
 
     def to_json(self) -> dict[str, object]:
@@ -65,6 +66,7 @@ class Diagnostic:
             "layer": self.layer,
             "kind": self.kind,
             "message": self.message,
+            "note": self.note,
         }
 
 

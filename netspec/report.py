@@ -12,6 +12,7 @@ from rich.text import Text
 from netspec.check import CheckedSpec
 from netspec.diagnostics import plural
 from netspec.ir import INPUT
+from netspec.passes.collapse import external_inputs, unit_of, units
 
 MACS_NOTE = "MACs: multiply–accumulates of conv and linear layers for one sample"
 
@@ -42,14 +43,21 @@ def human_bytes(count: int) -> str:
     return f"{size:.1f} {unit}"
 
 
-def layer_table(checked: CheckedSpec) -> Table:
-    """One row per layer: name, kind, output shape, params, MACs.
-
-    For a graph, an Inputs column names the layers a row reads when that is not the row above.
-    """
+def layer_table(checked: CheckedSpec, depth: int | None = None) -> Table:
+    """One row per layer (or, below ``depth``, per block): name, kind, output shape, params,
+    MACs. An Inputs column names what a row reads when that is not the row above."""
     assert checked.graph is not None and checked.shapes is not None
     graph, shapes = checked.graph, checked.shapes
-    show_inputs = not graph.is_chain()
+    shown = units(graph, shapes, depth)
+    owner = unit_of(shown)
+    rows = []
+    previous = INPUT
+    for unit in shown:
+        sources = [owner.get(s, s) for s in external_inputs(unit, owner)]
+        rows.append((unit, "" if sources == [previous] else ", ".join(dict.fromkeys(sources))))
+        previous = unit.name
+    show_inputs = any(inputs for _, inputs in rows)
+
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, show_footer=True)
     table.add_column("Layer", footer="Total")
     table.add_column("Kind")
@@ -62,18 +70,17 @@ def layer_table(checked: CheckedSpec) -> Table:
     input_shape = shapes.input_shape.batched() if shapes.input_shape else "?"
     first = [INPUT, ""] + ([""] if show_inputs else []) + [input_shape, "", ""]
     table.add_row(*first, style="dim")
-    previous = INPUT
-    for result in shapes.layers:
-        node = result.node
-        name = Text(node.name, style="bold red" if result.failed else "")
-        row: list[str | Text] = [name, node.kind_name]
+    for unit, inputs in rows:
+        row: list[str | Text] = [
+            Text(unit.name, style="bold red" if unit.failed else ""),
+            unit.kind,
+        ]
         if show_inputs:
-            row.append("" if node.inputs == (previous,) else ", ".join(node.inputs))
-        previous = node.name
-        output = result.output.batched() if result.output else "?"
-        row.append(Text(output, style="red" if result.failed else ""))
-        row.append("" if result.params == 0 else number(result.params))
-        row.append("" if result.macs == 0 else number(result.macs))
+            row.append(inputs)
+        output = unit.output.batched() if unit.output else "?"
+        row.append(Text(output, style="red" if unit.failed else ""))
+        row.append("" if unit.params == 0 else number(unit.params))
+        row.append("" if unit.macs == 0 else number(unit.macs))
         table.add_row(*row)
     return table
 
@@ -101,14 +108,14 @@ def verdict(checked: CheckedSpec) -> str:
     return f"{checked.file}: {', '.join(parts) if parts else 'ok'}"
 
 
-def print_report(checked: CheckedSpec, console: Console) -> None:
+def print_report(checked: CheckedSpec, console: Console, depth: int | None = None) -> None:
     if checked.graph is None or checked.shapes is None or checked.spec is None:
         return
     title = checked.spec.name + (
         f" — {checked.spec.description}" if checked.spec.description else ""
     )
     console.print(Text(title, style="bold"), Text(f"({checked.file})", style="dim"))
-    console.print(layer_table(checked))
+    console.print(layer_table(checked, depth))
     console.print(summary_line(checked))
     console.print(Text(MACS_NOTE, style="dim"))
 
@@ -138,7 +145,18 @@ def to_json(checked: CheckedSpec) -> dict[str, Any]:
             "macs": r.macs,
             "ok": not r.failed,
             "line": r.node.decl.position.line if r.node.decl.position else None,
+            "groups": list(r.node.decl.groups),
         }
         for r in shapes.layers
+    ]
+    result["groups"] = [
+        {
+            "name": group.name,
+            "block": group.block,
+            "params": group.params,
+            "repeat": group.count if group.block is None else None,
+            "line": group.position.line if group.position else None,
+        }
+        for group in (checked.graph.groups.values() if checked.graph else [])
     ]
     return result

@@ -32,8 +32,8 @@ def compiled_model(module: ModuleType, checked: CheckedSpec, as_module: bool) ->
     """The model a generated file defines: its class, or its factory function's result."""
     from netspec.names import class_name
 
-    assert checked.spec is not None and checked.graph is not None
-    if as_module or not checked.graph.is_chain():
+    assert checked.spec is not None
+    if as_module or not plan(checked).is_chain():
         return getattr(module, class_name(checked.spec.name))()
     return getattr(module, checked.spec.name)()
 

@@ -88,6 +88,7 @@ def test_json_output(capsys: pytest.CaptureFixture[str]) -> None:
         "macs": 117_600,
         "ok": True,
         "line": 6,
+        "groups": [],
     }
     assert broken["ok"] is False
     assert broken["diagnostics"] == [
@@ -99,6 +100,7 @@ def test_json_output(capsys: pytest.CaptureFixture[str]) -> None:
             "layer": "fc1",
             "kind": "linear",
             "message": "in_features is 800 but the input has 128 features (32×2×2)",
+            "note": None,
         }
     ]
 

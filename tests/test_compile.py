@@ -13,6 +13,7 @@ from generated import compiled_model, import_file, traced_shapes
 from helpers import DATA, ROOT, SPECS
 
 import netspec
+from netspec.backends.plan import plan
 from netspec.backends.torch_module import SpecModule
 
 
@@ -55,7 +56,7 @@ def test_compiled_model_matches_the_checker_at_every_layer(
     file = compiled_dir / f"{spec_path.stem}{'_module' if as_module else ''}.py"
     model = compiled_model(import_file(file), checked, as_module)
     expected_type = (
-        torch.nn.Sequential if checked.graph.is_chain() and not as_module else torch.nn.Module
+        torch.nn.Sequential if plan(checked).is_chain() and not as_module else torch.nn.Module
     )
     assert isinstance(model, expected_type)
     shapes = traced_shapes(model, checked)
@@ -161,8 +162,10 @@ def test_running_the_file_prints_the_model_and_checks_a_forward_pass(compiled_di
 
 def test_main_of_every_generated_file_passes(compiled_dir: Path, capsys) -> None:
     for file in sorted(compiled_dir.glob("*.py")):
-        import_file(file).main()
-        assert capsys.readouterr().out.rstrip().endswith("ok: output shape (2, 10)"), file
+        module = import_file(file)
+        module.main()
+        expected = f"ok: output shape {(2, *module.OUTPUT_SHAPE)}"
+        assert capsys.readouterr().out.rstrip().endswith(expected), file
 
 
 def test_build_and_compile_refuse_a_broken_spec() -> None:

@@ -155,6 +155,8 @@ FIXED_IDENTIFIERS = {
     "dim",
     "Sequential",
     "Module",
+    "int",  # block classes' constructor arguments
+    "in_channels",
 }
 
 
@@ -169,7 +171,10 @@ def test_generated_source_holds_only_layer_names_kinds_and_numbers(as_module: bo
     for path in SPECS:
         checked = netspec.load(path)
         assert checked.graph is not None and checked.spec is not None
-        layer_names = {node.name for node in checked.graph.nodes}
+        layer_names = {part for node in checked.graph.nodes for part in node.name.split(".")}
+        layer_names |= {part for group in checked.graph.groups for part in group.split(".")}
+        for block in checked.spec.blocks.values():  # block classes and their parameters
+            layer_names |= {netspec.names.class_name(block.name), *block.params}
         strings, identifiers = _strings_and_names(netspec.compile_source(checked, as_module))
         allowed = (
             FIXED_IDENTIFIERS

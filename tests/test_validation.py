@@ -85,7 +85,7 @@ def test_all_errors_are_reported_at_once_in_file_order() -> None:
         "spec.yaml:7:28: linear 'linear_1': out_features: must be ≥ 1, got -1",
         "spec.yaml:8:11: relu 'relu_1': takes arguments as a mapping (inplace), got 3",
         "spec.yaml:9:1: unknown key 'trian' (did you mean 'train'?); a spec has name, "
-        "description, input, layers, train",
+        "description, input, blocks, layers, train",
     ]
 
 
@@ -230,8 +230,8 @@ def test_indentation_slip_is_explained_once() -> None:
         ),
         (
             "name: t\ninput: [1]\nlayers:\n  - relu: {}\n    sigmoid:\n",
-            "spec.yaml:5:5: a layer has one kind plus optional name and from, found 'relu', "
-            "'sigmoid'",
+            "spec.yaml:5:5: a layer has one kind plus optional name, from and repeat, found "
+            "'relu', 'sigmoid'",
         ),
         (
             "name: t\ninput: [1]\nlayers:\n  - linear: 2\n    from: 3\n",

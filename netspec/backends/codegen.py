@@ -1,27 +1,66 @@
 """PyTorch source from a checked spec: one self-contained file a person would commit.
 
 A chain becomes an ``nn.Sequential`` built by a small factory function; a graph (or a chain with
-``module=True``) becomes an ``nn.Module`` class with ``__init__`` and ``forward``. Each layer
-keeps its spec name and gets a comment with its output shape. Running the file prints the model
-and checks the output shape of one forward pass.
+``module=True``) becomes an ``nn.Module`` class with ``__init__`` and ``forward``. A spec with
+blocks gets one class per block type, like torchvision's ``BasicBlock``: its constructor takes
+the channels it receives and the block's parameters, and the sizes inside are expressions of
+them (``nn.Conv2d(in_channels, channels, …)``); the top-level class builds the network from
+them. Each layer keeps its spec name and gets a comment with its output shape. Running the
+file prints the model and checks the output shape of one forward pass.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
 from netspec import __version__
-from netspec.backends.plan import INPUT, Plan, Step
+from netspec.backends.plan import INPUT, Item, Plan
+from netspec.backends.symbolic import Symbol, value
+from netspec.layers.base import TorchCall
 from netspec.names import class_name
-from netspec.pysource import INDENT, Atom, Bracketed, Expr, Keyword, call, literal, name, statement
+from netspec.pysource import (
+    INDENT,
+    Atom,
+    Bracketed,
+    Expr,
+    Keyword,
+    call,
+    format_line,
+    literal,
+    name,
+    statement,
+)
+from netspec.shapes import Shape
+from netspec.spec import expr
+from netspec.spec.blocks import INPUT_CHANNELS
 
 
-def module_call(step: Step) -> Bracketed:
+class CompileError(Exception):
+    """A valid spec that cannot be written as classes (the message says why)."""
+
+
+def _argument(size: Any) -> Expr:
+    """An argument's source: a literal, or an expression of constructor arguments."""
+    if isinstance(size, Symbol):
+        return Atom(size.render())  # names in it are validated identifiers
+    if isinstance(size, tuple) and any(isinstance(item, Symbol) for item in size):
+        items = ", ".join(_argument(item).flat() for item in size)
+        return Atom(f"({items},)" if len(size) == 1 else f"({items})")
+    return Atom(literal(size))
+
+
+def module_call(torch_call: TorchCall) -> Bracketed:
     """``nn.Conv2d(1, 6, kernel_size=5, padding=2)``."""
-    assert step.call is not None
     return call(
-        f"nn.{step.call.module}",
-        *(Atom(literal(value)) for value in step.call.args),
-        *(Keyword(key, Atom(literal(value))) for key, value in step.call.kwargs),
+        f"nn.{torch_call.module}",
+        *(_argument(item) for item in torch_call.args),
+        *(Keyword(key, _argument(item)) for key, item in torch_call.kwargs),
     )
+
+
+# --- the file --------------------------------------------------------------------------------
 
 
 def _header(plan: Plan, imports: list[str]) -> list[str]:
@@ -69,74 +108,371 @@ def _sequential(plan: Plan) -> list[str]:
         "        OrderedDict(",
     ]
     for step in plan.steps:
+        assert step.call is not None
         lines += statement(
-            INDENT * 3, f"{name(step.name).text}=", module_call(step), step.output.batched(), ","
+            INDENT * 3,
+            f"{name(step.name).text}=",
+            module_call(step.call),
+            step.output.batched(),
+            ",",
         )
     lines += ["        )", "    )"]
-    return (
-        _header(
-            plan,
-            ["from collections import OrderedDict", "", "import torch", "from torch import nn"],
+    imports = ["from collections import OrderedDict", "", "import torch", "from torch import nn"]
+    return _header(plan, imports) + lines + _main(function)
+
+
+# --- one level of a class: __init__ and forward ---------------------------------------------
+
+
+@dataclass
+class Level:
+    """How the items of one class are written: their modules, and what the comments say."""
+
+    items: list[Item]
+    module: Callable[[Item], Expr | None]  # the expression building an item's module
+    comment: Callable[[Item], str]  # an item's output shape, as the comment shows it
+    source: str = INPUT  # the qualified name this level's input has
+
+
+def _variables(level: Level, consumers: Callable[[str], list[str]]) -> dict[str, str]:
+    """The variable holding each value in ``forward``: ``x`` for a value only the next item
+    reads through a module (or the output); the item's own name when read later, twice, or by
+    a merge (``torch.cat([branch1x1, branch3x3])`` reads better than ``[branch1x1, x]``)."""
+    variables = {level.source: "input"}
+    owners = {step.name: item for item in level.items for step in item.steps()}
+    items = level.items
+    for index, item in enumerate(items):
+        following = items[index + 1] if index + 1 < len(items) else None
+        readers = list(
+            dict.fromkeys(owners[r].output for r in consumers(item.output) if r in owners)
         )
-        + lines
-        + _main(function)
-    )
-
-
-def _variables(plan: Plan) -> dict[str, str]:
-    """The variable holding each value in ``forward``: ``x`` for a value that only the next
-    layer reads (or the output); the layer's own name for one read later, twice, or by a merge
-    (``torch.cat([branch1x1, branch3x3])`` reads better than ``[branch1x1, x]``)."""
-    graph = plan.graph
-    variables = {INPUT: "input"}
-    steps = plan.steps
-    for index, step in enumerate(steps):
-        following = steps[index + 1] if index + 1 < len(steps) else None
         only_next = (
             following is not None
-            and following.call is not None
-            and graph.consumers(step.name) == [following.name]
+            and readers == [following.output]
+            and (following.step is None or following.step.call is not None)
+            and following.inputs == (item.output,)
         )
-        variables[step.name] = "x" if only_next or following is None else step.name
+        variables[item.output] = "x" if only_next or following is None else item.local
     return variables
 
 
-def _module_class(plan: Plan) -> list[str]:
-    cls = name(class_name(plan.name)).text
-    lines = [
-        "",
-        f"class {cls}(nn.Module):",
-        f'    """The {plan.name} network."""',
-        "",
-        "    def __init__(self) -> None:",
-        "        super().__init__()",
-    ]
-    for step in plan.steps:
-        if step.call is not None:
-            lines += statement(INDENT * 2, f"self.{name(step.name).text} = ", module_call(step))
+def _class(
+    cls: str,
+    docstring: str,
+    signature: list[str],
+    level: Level,
+    consumers: Callable[[str], list[str]],
+) -> list[str]:
+    lines = [f"class {name(cls).text}(nn.Module):", f'    """{docstring}"""', ""]
+    lines += format_line(
+        INDENT, "def ", Bracketed("__init__", tuple(Atom(p) for p in ["self", *signature])),
+        " -> None:",
+    )  # fmt: skip
+    lines.append("        super().__init__()")
+    for item in level.items:
+        module = level.module(item)
+        if module is not None:
+            lines += statement(INDENT * 2, f"self.{name(item.local).text} = ", module)
     lines += ["", "    def forward(self, input: torch.Tensor) -> torch.Tensor:"]
-    variables = _variables(plan)
-    last = plan.steps[-1].name
-    for step in plan.steps:
-        operands: list[Expr] = [name(variables[source]) for source in step.inputs]
-        expr = (
-            call(f"self.{step.name}", *operands)
-            if step.call is not None
-            else step.kind.expression(step.args, operands)
-        )
-        # An expression has no submodule to carry its name, so the comment does.
-        comment = step.output.batched() if step.call else f"{step.name}: {step.output.batched()}"
-        if step.name != last and not plan.graph.consumers(step.name):
+    variables = _variables(level, consumers)
+    read = {source for item in level.items for source in item.inputs}
+    for item in level.items:
+        operands: list[Expr] = [name(variables[source]) for source in item.inputs]
+        if item.step is not None and item.step.call is None:
+            expression = item.step.kind.expression(item.step.args, operands)
+            comment = f"{item.local}: {level.comment(item)}"  # no submodule carries the name
+        else:
+            expression = call(f"self.{item.local}", *operands)
+            comment = level.comment(item)
+        if item is not level.items[-1] and item.output not in read:
             # Nothing reads it, but the spec asks for it (and e.g. batch norm statistics
             # update), so it runs; `netspec check` warns about it.
-            lines += statement(INDENT * 2, "", expr, f"{comment}, unused")
+            lines += statement(INDENT * 2, "", expression, f"{comment}, unused")
             continue
-        lines += statement(INDENT * 2, f"{variables[step.name]} = ", expr, comment)
-    lines.append(f"        return {variables[plan.steps[-1].name]}")
-    return _header(plan, ["import torch", "from torch import nn"]) + lines + _main(cls)
+        lines += statement(INDENT * 2, f"{variables[item.output]} = ", expression, comment)
+    lines.append(f"        return {variables[level.items[-1].output]}")
+    return lines
+
+
+# --- blocks as classes ------------------------------------------------------------------------
+
+
+@dataclass
+class _SymbolicShape:
+    """A shape whose first dim may be an expression (the rest are the representative's)."""
+
+    dims: tuple[Any, ...]
+
+    @property
+    def rank(self) -> int:
+        return len(self.dims)
+
+
+class _SymbolicArgs:
+    """A layer's arguments inside a block class: written expressions stay expressions."""
+
+    def __init__(self, concrete: Any, raw: Any, main_arg: str | None, parameters: set[str]):
+        self._values = concrete.model_dump()
+        written = raw if isinstance(raw, dict) else ({main_arg: raw} if main_arg else {})
+        for key, given in written.items():
+            symbolic = _symbolic(given, parameters)
+            if symbolic is not None:
+                self._values[key] = symbolic
+
+    def model_dump(self) -> dict[str, Any]:
+        return dict(self._values)
+
+    def __getattr__(self, key: str) -> Any:
+        try:
+            return self._values[key]
+        except KeyError:
+            raise AttributeError(key) from None
+
+
+def _symbolic(given: Any, parameters: set[str]) -> Any:
+    """An argument as written in a block: a Symbol for an expression of its parameters (a
+    tuple for a list holding some), None when it is a plain value."""
+    if isinstance(given, str):
+        tree = expr.as_expression(given, parameters)
+        return Symbol(tree) if tree is not None else None
+    if isinstance(given, list):
+        items = [_symbolic(item, parameters) for item in given]
+        if any(item is not None for item in items):
+            return tuple(
+                symbolic if symbolic is not None else plain
+                for symbolic, plain in zip(items, given, strict=True)
+            )
+    return None
+
+
+@dataclass
+class _BlockClass:
+    name: str  # the block's spec name
+    cls: str
+    lines: list[str]
+    output_first: Any  # its output's first dim, in terms of in_channels and its parameters
+    parameters: dict[str, int | None] = field(default_factory=dict)
+
+
+class _Generator:
+    def __init__(self, plan: Plan) -> None:
+        self.plan = plan
+        self.blocks: dict[str, _BlockClass] = {}
+        self.instances: dict[str, list[Item]] = {}
+        self.first_dims = {step.name: step.output.dims[0] for step in plan.steps}
+        self.first_dims[INPUT] = plan.input_shape.dims[0]
+        for item in self._all_items(plan.items):
+            if item.group is not None and item.group.block is not None:
+                self.instances.setdefault(item.group.block, []).append(item)
+
+    def _all_items(self, items: Sequence[Item]) -> list[Item]:
+        found = []
+        for item in items:
+            found.append(item)
+            found += self._all_items(item.children)
+        return found
+
+    def consumers(self, output: str) -> list[str]:
+        return self.plan.graph.consumers(output)
+
+    # concrete: the top-level class
+
+    def concrete_module(self, item: Item) -> Expr | None:
+        if item.step is not None:
+            return module_call(item.step.call) if item.step.call is not None else None
+        assert item.group is not None
+        if item.group.block is not None:
+            block = self.block(item.group.block)
+            in_channels = self.first_dims[item.input]
+            return self._block_call(block, in_channels, item.group.params)
+        return call("nn.Sequential", *(self.concrete_module(child) for child in item.children))  # type: ignore[misc]
+
+    def _block_call(self, block: _BlockClass, in_channels: Any, params: dict[str, Any]) -> Expr:
+        keywords = [
+            Keyword(key, _argument(given))
+            for key, given in params.items()
+            if block.parameters.get(key) is None or given != block.parameters[key]
+        ]
+        return call(block.cls, _argument(in_channels), *keywords)
+
+    # symbolic: the classes of blocks
+
+    def block(self, block_name: str) -> _BlockClass:
+        if block_name not in self.blocks:
+            self.blocks[block_name] = self._block_class(block_name)
+        return self.blocks[block_name]
+
+    def _block_class(self, block_name: str) -> _BlockClass:
+        definition = self.plan.blocks[block_name]
+        parameters = set(definition.params)
+        representative = self.instances[block_name][0]
+        firsts: dict[str, Any] = {representative.input: Symbol.name(INPUT_CHANNELS)}
+        modules: dict[str, Expr | None] = {}
+        arguments: dict[str, dict[str, Any]] = {}  # the layers' constructor arguments
+
+        def visit(item: Item) -> None:
+            if item.step is not None:
+                step = item.step
+                shapes = [_SymbolicShape((firsts[s], *shape.dims[1:])) for s, shape in
+                          zip(step.inputs, step.input_shapes, strict=True)]  # fmt: skip
+                assert step.decl is not None
+                args = _SymbolicArgs(step.args, step.decl.raw_args, step.kind.main_arg, parameters)
+                if step.call is not None:
+                    symbolic = step.kind.torch_call(args, shapes)  # type: ignore[arg-type]
+                    arguments[step.name] = step.kind.torch_values(args, shapes)  # type: ignore[arg-type]
+                    modules[step.name] = module_call(symbolic)
+                firsts[step.name] = step.kind.first_dim(
+                    args, [firsts[s] for s in step.inputs], step.input_shapes
+                )
+                return
+            group = item.group
+            assert group is not None
+            if group.block is None:  # a repeat: its copies, one after the other
+                if not isinstance(group.raw_count, int):
+                    raise CompileError(
+                        f"block {block_name}: repeat: {group.raw_count} is an expression; "
+                        "compile needs a number there (check and train take either)"
+                    )
+                for child in item.children:
+                    visit(child)
+                modules[item.output + "#repeat"] = call(
+                    "nn.Sequential", *(self._symbolic_module(c, modules) for c in item.children)
+                )
+                return
+            inner = self.block(group.block)
+            given = group.raw_args if isinstance(group.raw_args, dict) else (
+                {next(iter(inner.parameters)): group.raw_args} if group.raw_args is not None else {}
+            )  # fmt: skip
+            params = {
+                key: (_symbolic(written, parameters) or written) for key, written in given.items()
+            }
+            in_first = firsts[item.input]
+            modules[item.output + "#block"] = self._block_call(inner, in_first, params)
+            environment = {k: v for k, v in inner.parameters.items() if v is not None}
+            environment |= {**params, INPUT_CHANNELS: in_first}
+            output = inner.output_first
+            firsts[item.output] = (
+                output.substitute(environment) if isinstance(output, Symbol) else output
+            )
+
+        for child in representative.children:
+            visit(child)
+        self._verify(block_name, arguments)
+
+        def module(item: Item) -> Expr | None:
+            return self._symbolic_module(item, modules)
+
+        def comment(item: Item) -> str:
+            first = firsts[item.output]
+            shown = first.render() if isinstance(first, Symbol) else str(first)
+            rest = [
+                "·" if len({s.output.dims[i] for s in self._outputs_of(block_name, item)}) > 1
+                else str(item_dim)
+                for i, item_dim in enumerate(self._output_shape(item).dims[1:], start=1)
+            ]  # fmt: skip
+            return "(" + ", ".join(["N", shown, *rest]) + ")"
+
+        cls = class_name(block_name)
+        required = [p for p, default in definition.params.items() if default is None]
+        optional = [p for p, default in definition.params.items() if default is not None]
+        signature = [
+            f"{INPUT_CHANNELS}: int",
+            *(f"{p}: int" for p in required),
+            *(f"{p}: int = {definition.params[p]}" for p in optional),
+        ]
+        described = ", ".join([*required, *(f"{p}={definition.params[p]}" for p in optional)])
+        level = Level(representative.children, module, comment, representative.input)
+        lines = _class(
+            cls, f"The block {block_name}({described}).", signature, level, self.consumers
+        )
+        output_first = firsts[representative.output]
+        return _BlockClass(block_name, cls, lines, output_first, dict(definition.params))
+
+    def _symbolic_module(self, item: Item, modules: dict[str, Expr | None]) -> Expr | None:
+        if item.step is not None:
+            return modules.get(item.step.name)
+        assert item.group is not None
+        key = item.output + ("#block" if item.group.block is not None else "#repeat")
+        return modules[key]
+
+    def _output_shape(self, item: Item) -> Shape:
+        return item.steps()[-1].output
+
+    def _outputs_of(self, block_name: str, item: Item) -> list[Any]:
+        """The steps at the same place as ``item`` in every instance of the block."""
+        representative = self.instances[block_name][0]
+        path = _path(representative, item)
+        return [_at(instance, path).steps()[-1] for instance in self.instances[block_name]]
+
+    def _verify(self, block_name: str, arguments: dict[str, dict[str, Any]]) -> None:
+        """Every use of the block must get from the class exactly its own layers: the same
+        constructor arguments, once the class's expressions are evaluated for that use."""
+        representative = self.instances[block_name][0]
+        for instance in self.instances[block_name]:
+            group = instance.group
+            assert group is not None
+            environment = {**group.params, INPUT_CHANNELS: self.first_dims[instance.input]}
+            for mine, theirs in zip(representative.steps(), instance.steps(), strict=True):
+                if mine.name not in arguments:
+                    continue
+                made = {k: value(v, environment) for k, v in arguments[mine.name].items()}
+                needed = theirs.kind.torch_values(theirs.args, theirs.input_shapes)
+                if made != needed:
+                    wrong = next(k for k in needed if made.get(k) != needed[k])
+                    local = mine.decl.local_name if mine.decl else mine.name
+                    raise CompileError(
+                        f"block {block_name} cannot be one class: in '{group.name}' its layer "
+                        f"'{local}' needs {wrong}={needed[wrong]!r} but the class would give "
+                        f"{made.get(wrong)!r}; write that size as an expression of the block's "
+                        "parameters"
+                    )
+
+
+def _path(root: Item, target: Item) -> list[int]:
+    for index, child in enumerate(root.children):
+        if child is target:
+            return [index]
+        inner = _path(child, target)
+        if inner:
+            return [index, *inner]
+    return []
+
+
+def _at(root: Item, path: list[int]) -> Item:
+    for index in path:
+        root = root.children[index]
+    return root
+
+
+def _module_class(plan: Plan) -> list[str]:
+    generator = _Generator(plan)
+    level = Level(
+        list(plan.items),
+        generator.concrete_module,
+        lambda item: item.steps()[-1].output.batched(),
+    )
+    cls = class_name(plan.name)
+    top = _class(cls, f"The {plan.name} network.", [], level, generator.consumers)
+    # Making the top-level class made the classes of the blocks it uses, inner ones first.
+    sections = [block.lines for block in generator.blocks.values()] + [top]
+    lines = _header(plan, ["import torch", "from torch import nn"])[:-1]
+    for section in sections:
+        lines += ["", "", *section]
+    return lines + _main(cls)
 
 
 def generate(plan: Plan, module: bool = False) -> str:
-    """The source of one file: ``nn.Sequential`` for a chain unless ``module``, else a class."""
-    lines = _module_class(plan) if module or not plan.is_chain() else _sequential(plan)
+    """The source of one file: ``nn.Sequential`` for a chain unless ``module``, else classes."""
+    lines = _sequential(plan) if _as_sequential(plan, module) else _module_class(plan)
     return "\n".join(lines) + "\n"
+
+
+def entry_point(plan: Plan, module: bool = False) -> str:
+    """What the file defines for the network: ``lenet() -> nn.Sequential`` or a class."""
+    if _as_sequential(plan, module):
+        return f"{plan.name}() -> nn.Sequential"
+    return f"class {class_name(plan.name)}(nn.Module)"
+
+
+def _as_sequential(plan: Plan, module: bool) -> bool:
+    return plan.is_chain() and not module

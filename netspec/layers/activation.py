@@ -7,7 +7,7 @@ from pydantic import Field
 
 from netspec.layers.args import Bool, Float, Int, LayerArgs, NoArgs
 from netspec.layers.base import (
-    UNKNOWN,
+    NO_OUTPUT,
     Inferred,
     LayerKind,
     Reporter,
@@ -120,7 +120,7 @@ class _Softmax(LayerKind):
     def infer(self, args, inputs: Sequence[Shape | None], report: Reporter) -> Inferred:
         (x,) = inputs
         if x is None:
-            return UNKNOWN
+            return NO_OUTPUT
         if resolve_dim(args.dim, x, report, arg="dim") == 0:
             report.warning(f"dim 0 is the batch: {self.name} mixes the samples of a batch", "dim")
         return same_shape(x)

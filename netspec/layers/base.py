@@ -117,6 +117,14 @@ class LayerKind:
         """Its key hyperparameters in a few words, for diagrams: ``5×5 → 6 ch, pad 2``."""
         return ""
 
+    def first_dim(self, args: Any, firsts: Sequence[Any], inputs: Sequence[Shape]) -> Any:
+        """The output's first dim (channels, or features) from the inputs' first dims.
+
+        Only ``+`` and ``*`` on the sizes, so that it also works on the symbolic sizes the code
+        generator follows through a block (``channels * 2``). Most kinds keep the first dim.
+        """
+        return firsts[0]
+
     # --- PyTorch --------------------------------------------------------------------------------
 
     def torch_values(self, args: Any, inputs: Sequence[Shape]) -> dict[str, Value]:
@@ -173,6 +181,8 @@ def channels_phrase(count: int | None, noun: str = "channel") -> str:
 
 
 UNKNOWN = Inferred(None, None, None)
+# A layer without parameters that failed: its output is unknown, its counts are still zero.
+NO_OUTPUT = Inferred(None)
 
 
 def same_shape(shape: Shape | None) -> Inferred:

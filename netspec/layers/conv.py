@@ -114,6 +114,9 @@ class _ConvNd(LayerKind):
         per_output = channels // args.groups * prod(kernel)
         return Inferred(shape, weights, None if outputs is None else outputs * per_output)
 
+    def first_dim(self, args, firsts: Sequence, inputs: Sequence[Shape]):
+        return args.out_channels
+
     def describe(self, args, inputs: Sequence[Shape | None]) -> str:
         kernel = format_dims(expand(args.kernel_size, self.spatial_dims))
         parts = [f"{kernel} → {args.out_channels} ch", *window_text(args, self.spatial_dims)]

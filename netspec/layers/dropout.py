@@ -6,7 +6,7 @@ from typing import ClassVar
 from pydantic import Field
 
 from netspec.layers.args import Bool, LayerArgs, Probability
-from netspec.layers.base import UNKNOWN, Inferred, LayerKind, Reporter, expect_rank, same_shape
+from netspec.layers.base import NO_OUTPUT, Inferred, LayerKind, Reporter, expect_rank, same_shape
 from netspec.shapes import Shape
 
 
@@ -25,7 +25,7 @@ class _DropoutKind(LayerKind):
     def infer(self, args, inputs: Sequence[Shape | None], report: Reporter) -> Inferred:
         (x,) = inputs
         if x is None or (self.layouts and not expect_rank(x, self.layouts, report)):
-            return UNKNOWN
+            return NO_OUTPUT
         return same_shape(x)
 
     def describe(self, args, inputs: Sequence[Shape | None]) -> str:

@@ -66,6 +66,9 @@ class Linear(LayerKind):
     def torch_values(self, args, inputs: Sequence[Shape]) -> dict[str, Value]:
         return {**args.model_dump(), "in_features": inputs[0].dims[-1]}
 
+    def first_dim(self, args, firsts: Sequence, inputs: Sequence[Shape]):
+        return args.out_features if inputs[0].rank == 1 else firsts[0]
+
     def describe(self, args, inputs: Sequence[Shape | None]) -> str:
         x = inputs[0] if inputs else None
         features = (x.dims[-1] if x is not None and x.rank else None) or args.in_features

@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import Field
 
 from netspec.layers.args import Int, LayerArgs, NoArgs
-from netspec.layers.base import UNKNOWN, Inferred, LayerKind, Reporter, resolve_dim
+from netspec.layers.base import NO_OUTPUT, Inferred, LayerKind, Reporter, resolve_dim
 from netspec.pysource import Atom, Expr, Keyword, Sum, call, list_of, literal
 from netspec.shapes import Shape
 
@@ -30,7 +30,7 @@ class Add(LayerKind):
 
     def infer(self, args, inputs: Sequence[Shape | None], report: Reporter) -> Inferred:
         if any(x is None for x in inputs):
-            return UNKNOWN
+            return NO_OUTPUT
         shapes: list[Shape] = list(inputs)  # type: ignore[arg-type]
         first = shapes[0]
         for shape in shapes[1:]:
@@ -42,7 +42,7 @@ class Add(LayerKind):
                 report.error(
                     "inputs must have one shape, got " + _listing(shapes, report.input_names)
                 )
-                return UNKNOWN
+                return NO_OUTPUT
         # Where one input's dim is unknown another's may be known.
         dims = tuple(
             next((d for d in column if d is not None), None)
@@ -79,18 +79,18 @@ class Concat(LayerKind):
 
     def infer(self, args, inputs: Sequence[Shape | None], report: Reporter) -> Inferred:
         if any(x is None for x in inputs):
-            return UNKNOWN
+            return NO_OUTPUT
         shapes: list[Shape] = list(inputs)  # type: ignore[arg-type]
         first = shapes[0]
         if any(s.rank != first.rank for s in shapes):
             report.error("inputs must have one rank, got " + _listing(shapes, report.input_names))
-            return UNKNOWN
+            return NO_OUTPUT
         dim = resolve_dim(args.dim, first, report, arg="dim")
         if dim is None:
-            return UNKNOWN
+            return NO_OUTPUT
         if dim == 0:
             report.error("dim 0 is the batch; join along a feature dim, e.g. 1 (channels)", "dim")
-            return UNKNOWN
+            return NO_OUTPUT
         axis = dim - 1
         for i in range(first.rank):
             column = [s.dims[i] for s in shapes]
@@ -100,7 +100,7 @@ class Concat(LayerKind):
                     f"inputs must agree on every dim but dim {args.dim}, got "
                     + _listing(shapes, report.input_names)
                 )
-                return UNKNOWN
+                return NO_OUTPUT
         sizes = [s.dims[axis] for s in shapes]
         total = None if None in sizes else sum(sizes)  # type: ignore[arg-type]
         dims = tuple(
@@ -111,6 +111,10 @@ class Concat(LayerKind):
 
     def describe(self, args, inputs: Sequence[Shape | None]) -> str:
         return f"dim {args.dim}"
+
+    def first_dim(self, args, firsts: Sequence, inputs: Sequence[Shape]):
+        joins_channels = args.dim % (inputs[0].rank + 1) == 1
+        return sum(firsts[1:], firsts[0]) if joins_channels else firsts[0]
 
     def expression(self, args, operands: Sequence[Expr]) -> Expr:
         return call("torch.cat", list_of(*operands), Keyword("dim", Atom(literal(args.dim))))

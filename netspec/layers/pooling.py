@@ -13,7 +13,7 @@ from netspec.layers.args import (
     expand,
 )
 from netspec.layers.base import (
-    UNKNOWN,
+    NO_OUTPUT,
     Inferred,
     LayerKind,
     Reporter,
@@ -79,9 +79,9 @@ class _PoolNd(LayerKind):
                     f"padding {p} must be at most half the kernel size ({k} // 2 = {k // 2})",
                     arg="padding",
                 )
-                return UNKNOWN
+                return NO_OUTPUT
         if x is None or not expect_rank(x, {dims + 1: LAYOUTS[dims]}, report):
-            return UNKNOWN
+            return NO_OUTPUT
         windows = [
             Window(size, k, s, p, d, args.ceil_mode)
             for size, k, s, p, d in zip(x.dims[1:], kernel, stride, padding, dilation, strict=True)
@@ -153,7 +153,7 @@ class _AdaptivePoolNd(LayerKind):
         (x,) = inputs
         dims = self.spatial_dims
         if x is None or not expect_rank(x, {dims + 1: LAYOUTS[dims]}, report):
-            return UNKNOWN
+            return NO_OUTPUT
         target = args.output_size
         sizes = target if isinstance(target, tuple) else (target,) * dims
         out = [size if want is None else want for size, want in zip(x.dims[1:], sizes, strict=True)]

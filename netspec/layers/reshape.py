@@ -6,7 +6,7 @@ from math import prod
 from pydantic import Field
 
 from netspec.layers.args import Int, LayerArgs, NoArgs
-from netspec.layers.base import UNKNOWN, Inferred, LayerKind, Reporter, resolve_dim, same_shape
+from netspec.layers.base import NO_OUTPUT, Inferred, LayerKind, Reporter, resolve_dim, same_shape
 from netspec.shapes import Shape, format_dims
 
 
@@ -30,24 +30,24 @@ class Flatten(LayerKind):
     def infer(self, args, inputs: Sequence[Shape | None], report: Reporter) -> Inferred:
         (x,) = inputs
         if x is None:
-            return UNKNOWN
+            return NO_OUTPUT
         start = resolve_dim(args.start_dim, x, report, "start_dim")
         end = resolve_dim(args.end_dim, x, report, "end_dim")
         if start is None or end is None:
-            return UNKNOWN
+            return NO_OUTPUT
         if start > end:
             report.error(
                 f"start_dim {args.start_dim} comes after end_dim {args.end_dim} "
                 f"for a {x.rank + 1}-D tensor {x.batched()}",
                 arg="start_dim",
             )
-            return UNKNOWN
+            return NO_OUTPUT
         if start == 0:
             report.error(
                 "start_dim 0 would merge the batch into the features; use start_dim ≥ 1",
                 arg="start_dim",
             )
-            return UNKNOWN
+            return NO_OUTPUT
         merged = x.dims[start - 1 : end]
         if len(merged) == 1:
             return same_shape(x)
@@ -55,6 +55,13 @@ class Flatten(LayerKind):
         dims = (*x.dims[: start - 1], size, *x.dims[end:])
         origins = (*x.origins[: start - 1], format_dims(merged), *x.origins[end:])
         return Inferred(Shape(dims, origins))
+
+    def first_dim(self, args, firsts: Sequence, inputs: Sequence[Shape]):
+        rank = inputs[0].rank + 1
+        start, end = args.start_dim % rank, args.end_dim % rank
+        if start != 1:
+            return firsts[0]
+        return firsts[0] * prod(inputs[0].dims[1:end])  # type: ignore[arg-type]
 
     def describe(self, args, inputs: Sequence[Shape | None]) -> str:
         if (args.start_dim, args.end_dim) == (1, -1):

@@ -66,7 +66,15 @@ class _NodeReporter:
         decl = self.node.decl
         position = decl.arg_positions.get(arg, decl.position) if arg else decl.position
         self.diagnostics.append(
-            Diagnostic(message, self.file, position, self.node.name, self.node.kind_name, severity)
+            Diagnostic(
+                message,
+                self.file,
+                position,
+                self.node.name,
+                self.node.kind_name,
+                severity,
+                note=decl.context(),
+            )
         )
 
     def error(self, message: str, arg: str | None = None) -> None:

@@ -58,31 +58,88 @@ class SpecHeader(BaseModel):
     input: InputSize = Field(
         description="input size without the batch: [C, H, W], [C, L] or [features]"
     )
+    blocks: dict[str, Any] | None = Field(
+        None, description="reusable sub-networks with parameters, used like layer kinds"
+    )
     layers: list[Any] = Field(min_length=1, description="the layers, in order")
     train: TrainConfig = Field(default_factory=TrainConfig)
 
 
 TOP_LEVEL_KEYS = tuple(SpecHeader.model_fields)
-SIBLING_KEYS = ("name", "from")  # keys next to a layer's kind
+SIBLING_KEYS = ("name", "from", "repeat")  # keys next to a layer's kind
+
+
+@dataclass(frozen=True)
+class UseSite:
+    """A use of a block that contains a layer: messages about the layer name it."""
+
+    block: str
+    name: str  # qualified name of the block's instance
+    position: Position | None
 
 
 @dataclass(frozen=True)
 class LayerDecl:
-    """One layer as written: validated arguments and where each part of it was written.
+    """One layer of the expanded network, with where each part of it was written.
 
     ``args`` is None when the arguments were invalid; the layer stays in the graph so that
-    references to it resolve and checking can go on.
+    references to it resolve and checking can go on. Layers from blocks carry qualified names
+    (``layer2.0.conv1``), the groups around them and the block uses that produced them.
     """
 
     index: int
     name: str
     kind: LayerKind | None  # None: an unknown kind, already reported
     args: LayerArgs | None
-    sources: tuple[str, ...] | None  # `from:` as written; None means the previous layer
+    sources: tuple[str, ...]  # resolved: qualified layer names, or "input"
     position: Position | None
     arg_positions: dict[str, Position] = field(default_factory=dict)
     sources_positions: tuple[Position | None, ...] = ()
     name_position: Position | None = None
+    groups: tuple[str, ...] = ()  # qualified names of the enclosing groups, outermost first
+    uses: tuple[UseSite, ...] = ()  # innermost first
+    raw_args: Any = None  # as written (expressions unevaluated), for code generation
+
+    @property
+    def local_name(self) -> str:
+        return self.name.rsplit(".", 1)[-1]
+
+    def context(self) -> str | None:
+        return use_context(self.uses)
+
+
+def use_context(uses: tuple[UseSite, ...]) -> str | None:
+    """``in basic_block 'layer2.0', used at line 31`` for a layer inside blocks, else None."""
+    if not uses:
+        return None
+    parts = []
+    for use in uses:
+        where = f", used at line {use.position.line}" if use.position else ""
+        parts.append(f"in {use.block} '{use.name}'{where}")
+    return "; ".join(parts)
+
+
+@dataclass(frozen=True)
+class Group:
+    """A block use, or the copies a ``repeat:`` makes, in the expanded network."""
+
+    name: str  # qualified
+    block: str | None  # None: the copies of a repeat
+    params: dict[str, int]
+    count: int  # copies, for a repeat
+    position: Position | None
+    parent: str | None
+    label: str = ""  # what is repeated: a layer kind or a block name
+    raw_args: Any = None  # a block use's parameters as written (expressions unevaluated)
+    raw_count: Any = None  # a repeat's count as written
+
+    @property
+    def local_name(self) -> str:
+        return self.name.rsplit(".", 1)[-1]
+
+    @property
+    def depth(self) -> int:
+        return self.name.count(".") + 1
 
 
 @dataclass(frozen=True)
@@ -94,3 +151,5 @@ class Spec:
     train: TrainConfig
     description: str | None = None
     input_position: Position | None = None
+    groups: dict[str, Group] = field(default_factory=dict)
+    blocks: dict[str, Any] = field(default_factory=dict)  # name → blocks.BlockDef

@@ -57,9 +57,57 @@ def _kind_entry_schema(kind: LayerKind) -> dict[str, Any]:
             kind.name: {"description": kind.summary, **_kind_value_schema(kind)},
             "name": {"$ref": "#/$defs/layerName"},
             "from": {"$ref": "#/$defs/from"},
+            "repeat": {"$ref": "#/$defs/repeat"},
         },
         "required": [kind.name],
         "additionalProperties": False,
+    }
+
+
+SIBLINGS = {
+    "name": {"$ref": "#/$defs/layerName"},
+    "from": {"$ref": "#/$defs/from"},
+    "repeat": {"$ref": "#/$defs/repeat"},
+}
+
+
+def _block_schemas(kind_names: list[str]) -> dict[str, Any]:
+    """Blocks are named by the spec, so their uses are checked loosely here (netspec check
+    does it fully); arguments inside a block may be expressions of its parameters."""
+    loose_entry = {
+        "description": "a layer or block use inside a block; arguments may be expressions",
+        "anyOf": [
+            {"type": "string"},
+            {"type": "object", "minProperties": 1, "properties": SIBLINGS},
+        ],
+    }
+    return {
+        "repeat": {
+            "description": "stack this many copies, named name.0, name.1, …",
+            "anyOf": [{"type": "integer", "minimum": 1}, {"type": "string"}],
+        },
+        "block": {
+            "type": "object",
+            "description": "a named sub-network with parameters, used like a layer kind",
+            "properties": {
+                "params": {
+                    "type": "object",
+                    "description": "parameter → default value (null: every use must give it)",
+                    "additionalProperties": {"type": ["integer", "null"]},
+                },
+                "layers": {"type": "array", "minItems": 1, "items": loose_entry},
+            },
+            "required": ["layers"],
+            "additionalProperties": False,
+        },
+        "blockUse": {
+            "type": "object",
+            "description": "a use of a block: - block_name: {param: value}",
+            "minProperties": 1,
+            "properties": SIBLINGS,
+            "propertyNames": {"not": {"enum": kind_names}},
+            "additionalProperties": {"type": ["object", "integer", "string", "null"]},
+        },
     }
 
 
@@ -85,13 +133,28 @@ def spec_schema() -> dict[str, Any]:
         "description": "a layer: a bare kind (- relu), or a kind with arguments",
         "anyOf": [{"enum": bare, "description": "a layer kind with default arguments"}, *entries],
     }
+    defs.update(_block_schemas(sorted(k.name for k in all_kinds)))
     properties = header["properties"]
     properties["name"] = _name_schema("identifier of the network; names the generated class")
+    properties["blocks"] = {
+        "type": "object",
+        "description": "reusable sub-networks with parameters, used like layer kinds",
+        "propertyNames": {"pattern": f"^{IDENTIFIER.pattern}$"},
+        "additionalProperties": {"$ref": "#/$defs/block"},
+    }
     properties["layers"] = {
         "type": "array",
         "minItems": 1,
-        "items": {"$ref": "#/$defs/layer"},
         "description": "the layers in order; each reads the previous one unless it has from:",
+    }
+    # Without blocks every entry must be a known kind; with blocks, entries may use them.
+    strict = {"properties": {"layers": {"items": {"$ref": "#/$defs/layer"}}}}
+    with_blocks = {
+        "properties": {
+            "layers": {
+                "items": {"anyOf": [{"$ref": "#/$defs/layer"}, {"$ref": "#/$defs/blockUse"}]}
+            }
+        }
     }
     return {
         "$schema": SCHEMA_URI,
@@ -101,5 +164,8 @@ def spec_schema() -> dict[str, Any]:
         "properties": properties,
         "required": header.get("required", []),
         "additionalProperties": False,
+        "if": {"required": ["blocks"]},
+        "then": with_blocks,
+        "else": strict,
         "$defs": defs,
     }

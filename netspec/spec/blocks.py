@@ -1,0 +1,160 @@
+"""The ``blocks:`` section: named sub-networks with parameters, used like layer kinds.
+
+    blocks:
+      basic_block:
+        params: {channels: null, stride: 1}      # null: the use must give it
+        layers:
+          - conv2d: {out_channels: channels, kernel_size: 3, stride: stride, padding: 1}
+          - batchnorm2d
+          - add:
+            from: [batchnorm2d_1, input]         # `input` is what the block receives
+
+A block may use other blocks, never itself, directly or through others.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from netspec import layers as kinds
+from netspec.diagnostics import Position, did_you_mean
+from netspec.layers.args import describe_value
+from netspec.names import name_problem
+from netspec.spec.entries import Entry, Findings, read_entries
+
+BLOCK_KEYS = ("params", "layers")
+# The generated class of a block takes its input's channels first, under this name.
+INPUT_CHANNELS = "in_channels"
+
+
+@dataclass(frozen=True)
+class BlockDef:
+    name: str
+    params: dict[str, int | None]  # default value, or None when a use must give it
+    entries: tuple[Entry, ...]
+    position: Position | None
+    param_positions: dict[str, Position | None] = field(default_factory=dict)
+
+    def uses(self) -> list[Entry]:
+        return [entry for entry in self.entries if entry.block is not None]
+
+
+def read_blocks(raw: Any, found: Findings) -> tuple[dict[str, BlockDef], set[str]]:
+    """The block definitions, and the names of blocks caught in a cycle (not to expand)."""
+    if raw is None:
+        return {}, set()
+    if not isinstance(raw, dict):
+        found.error(
+            f"blocks: expected a mapping from block names to blocks, got {describe_value(raw)}",
+            ("blocks",),
+        )
+        return {}, set()
+    names = [name for name in raw if isinstance(name, str)]
+    blocks = {}
+    for name, body in raw.items():
+        block = _read_block(str(name), body, found, names)
+        if block is not None:
+            blocks[block.name] = block
+    return blocks, _cycles(blocks, found)
+
+
+def _read_block(name: str, body: Any, found: Findings, names: list[str]) -> BlockDef | None:
+    path = ("blocks", name)
+    problem = name_problem(name, what="block name")
+    if problem is None and kinds.get(name) is not None:
+        problem = f"block name '{name}' is a layer kind; choose another name"
+    if problem:
+        found.error(problem, path, key=True)
+        return None
+    if not isinstance(body, dict):
+        found.error(
+            f"block '{name}': expected a mapping with params and layers, got "
+            f"{describe_value(body)}",
+            path,
+        )
+        return None
+    for key in body:
+        if key not in BLOCK_KEYS:
+            hint = did_you_mean(str(key), BLOCK_KEYS)
+            found.error(
+                f"block '{name}': unknown key '{key}'{hint}; a block has params and layers",
+                (*path, key),
+                key=True,
+            )
+    params, param_positions = _read_params(name, body.get("params"), found)
+    layers = body.get("layers")
+    if not isinstance(layers, list) or not layers:
+        found.error(
+            f"block '{name}': expected a non-empty list of layers, got {describe_value(layers)}",
+            (*path, "layers") if "layers" in body else path,
+            key="layers" not in body,
+        )
+        return None
+    entries = read_entries(layers, (*path, "layers"), found, names)
+    return BlockDef(name, params, tuple(entries), found.at(path, key=True), param_positions)
+
+
+def _read_params(
+    block: str, raw: Any, found: Findings
+) -> tuple[dict[str, int | None], dict[str, Position | None]]:
+    path = ("blocks", block, "params")
+    if raw is None:
+        return {}, {}
+    if not isinstance(raw, dict):
+        found.error(
+            f"block '{block}': params: expected a mapping from names to default values "
+            f"(null: no default), got {describe_value(raw)}",
+            path,
+        )
+        return {}, {}
+    params: dict[str, int | None] = {}
+    positions: dict[str, Position | None] = {}
+    for name, default in raw.items():
+        problem = name_problem(name, what="parameter name")
+        if problem is None and name == INPUT_CHANNELS:
+            problem = f"parameter name '{name}' is reserved: generated code uses it"
+        if problem:
+            found.error(f"block '{block}': {problem}", (*path, name), key=True)
+            continue
+        if default is not None and (not isinstance(default, int) or isinstance(default, bool)):
+            found.error(
+                f"block '{block}': parameter '{name}': expected a whole number or null (no "
+                f"default), got {describe_value(default)}",
+                (*path, name),
+            )
+            continue
+        params[name] = default
+        positions[name] = found.at((*path, name), key=True)
+    return params, positions
+
+
+def _cycles(blocks: dict[str, BlockDef], found: Findings) -> set[str]:
+    """Report every cycle of blocks using blocks; return the blocks on one."""
+    on_cycle: set[str] = set()
+    state: dict[str, str] = {}  # "active" while on the path, "done" after
+
+    def visit(name: str, path: list[str]) -> None:
+        state[name] = "active"
+        for entry in blocks[name].uses():
+            target = entry.block
+            assert target is not None
+            if target not in blocks:
+                continue
+            if state.get(target) == "active":
+                names = [*path, name]
+                cycle = [*names[names.index(target) :], target]
+                on_cycle.update(cycle)
+                found.error(
+                    f"block cycle: {' → '.join(cycle)}; a block cannot contain itself",
+                    entry.kind_path,
+                    key=True,
+                )
+            elif target not in state:
+                visit(target, [*path, name])
+        state[name] = "done"
+
+    for name in blocks:
+        if name not in state:
+            visit(name, [])
+    return on_cycle

@@ -1,0 +1,187 @@
+"""The small expression language of block parameters: ``channels * 2``, ``(width + 1) // 2``.
+
+Names (a block's parameters), whole numbers, ``+ - * / //`` (also ``− × ÷``), unary minus and
+parentheses — parsed into a tree and evaluated by walking it, never handed to ``eval``. ``/``
+must divide exactly (sizes are whole numbers); ``//`` floors, as in Python. The same tree
+renders as Python source for generated code, where the names are the generated class's
+constructor arguments.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+
+from netspec.diagnostics import did_you_mean
+
+MAX_LENGTH = 200
+
+
+class ExprError(Exception):
+    """A malformed expression, an undefined name, or arithmetic that cannot be done."""
+
+
+@dataclass(frozen=True)
+class Number:
+    value: int
+
+
+@dataclass(frozen=True)
+class Name:
+    name: str
+
+
+@dataclass(frozen=True)
+class Negate:
+    operand: Node
+
+
+@dataclass(frozen=True)
+class BinOp:
+    operator: str  # one of + - * / //
+    left: Node
+    right: Node
+
+
+Node = Number | Name | Negate | BinOp
+
+_TOKEN = re.compile(r"\s*(?:(\d+)|([A-Za-z_][A-Za-z0-9_]*)|(//|[-+*/()×÷−]))")
+_CANONICAL = {"×": "*", "÷": "/", "−": "-"}
+_PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2, "//": 2}
+
+
+def _tokens(text: str) -> list[str]:
+    tokens, position = [], 0
+    stripped = text.rstrip()
+    while position < len(stripped):
+        match = _TOKEN.match(stripped, position)
+        if match is None:
+            bad = stripped[position:].lstrip()[:1]
+            raise ExprError(f"unexpected {bad!r} in expression '{text}'")
+        token = next(group for group in match.groups() if group is not None)
+        tokens.append(_CANONICAL.get(token, token))
+        position = match.end()
+    return tokens
+
+
+def parse(text: str) -> Node:
+    """Parse an expression; raises ExprError with what is wrong."""
+    if len(text) > MAX_LENGTH:
+        raise ExprError(f"expression longer than {MAX_LENGTH} characters")
+    tokens = _tokens(text)
+    if not tokens:
+        raise ExprError("empty expression")
+    position = 0
+
+    def peek() -> str | None:
+        return tokens[position] if position < len(tokens) else None
+
+    def take() -> str:
+        nonlocal position
+        token = tokens[position]
+        position += 1
+        return token
+
+    def operand() -> Node:
+        token = peek()
+        if token is None:
+            raise ExprError(f"expression '{text}' ends too early")
+        take()
+        if token == "(":
+            inner = expression(0)
+            if peek() != ")":
+                raise ExprError(f"missing ')' in expression '{text}'")
+            take()
+            return inner
+        if token == "-":
+            return Negate(operand())
+        if token.isdigit():
+            return Number(int(token))
+        if token[0].isalpha() or token[0] == "_":
+            return Name(token)
+        raise ExprError(f"unexpected '{token}' in expression '{text}'")
+
+    def expression(minimum: int) -> Node:
+        left = operand()
+        while (token := peek()) in _PRECEDENCE and _PRECEDENCE[token] > minimum:
+            take()
+            left = BinOp(token, left, expression(_PRECEDENCE[token]))
+        return left
+
+    tree = expression(0)
+    if position != len(tokens):
+        raise ExprError(f"unexpected '{tokens[position]}' in expression '{text}'")
+    return tree
+
+
+def as_expression(text: str, parameters: Collection[str]) -> Node | None:
+    """The tree of a string that is an expression of ``parameters``, or None when it is not one:
+    a bare word that names no parameter is a word (an option like 'same'), not an expression.
+    Names in a longer expression are all taken as parameters (evaluation reports unknown ones).
+    """
+    try:
+        tree = parse(text)
+    except ExprError:
+        return None
+    if isinstance(tree, Name) and tree.name not in parameters:
+        return None
+    if isinstance(tree, Number):
+        return None  # "5" is a string in YAML; the argument's type check says so
+    return tree
+
+
+def names(tree: Node) -> set[str]:
+    if isinstance(tree, Name):
+        return {tree.name}
+    if isinstance(tree, Negate):
+        return names(tree.operand)
+    if isinstance(tree, BinOp):
+        return names(tree.left) | names(tree.right)
+    return set()
+
+
+def evaluate(tree: Node, env: Mapping[str, int], text: str = "") -> int:
+    """The value of an expression with the names bound by ``env``."""
+    if isinstance(tree, Number):
+        return tree.value
+    if isinstance(tree, Name):
+        if tree.name not in env:
+            hint = did_you_mean(tree.name, env)
+            known = ", ".join(env) or "none"
+            raise ExprError(f"undefined parameter '{tree.name}'{hint}; the block has: {known}")
+        return env[tree.name]
+    if isinstance(tree, Negate):
+        return -evaluate(tree.operand, env, text)
+    left, right = evaluate(tree.left, env, text), evaluate(tree.right, env, text)
+    if tree.operator == "+":
+        return left + right
+    if tree.operator == "-":
+        return left - right
+    if tree.operator == "*":
+        return left * right
+    if right == 0:
+        raise ExprError(f"division by zero in '{text or render(tree)}'")
+    if tree.operator == "//":
+        return left // right
+    if left % right:
+        raise ExprError(
+            f"{left} / {right} is not a whole number in '{text or render(tree)}' "
+            "(use // to round down)"
+        )
+    return left // right
+
+
+def render(tree: Node, parent: int = 0) -> str:
+    """Python source for the expression (``/`` becomes ``//``: it only ever divides exactly)."""
+    if isinstance(tree, Number):
+        return str(tree.value)
+    if isinstance(tree, Name):
+        return tree.name
+    if isinstance(tree, Negate):
+        return f"-{render(tree.operand, 3)}"
+    operator = "//" if tree.operator == "/" else tree.operator
+    level = _PRECEDENCE[tree.operator]
+    # A right operand of the same precedence keeps its parentheses: a - (b - c), a * (b // c).
+    text = f"{render(tree.left, level)} {operator} {render(tree.right, level + 1)}"
+    return f"({text})" if level < parent else text
