@@ -50,6 +50,8 @@ docs: install
 	$(BIN)/python -m netspec.spec.reference > docs/layers.md
 	$(BIN)/netspec draw specs/lenet.yaml -o docs/images/lenet.svg
 	$(BIN)/netspec draw specs/residual_cnn.yaml -o docs/images/residual_cnn.svg
+	$(BIN)/netspec draw specs/resnet18.yaml --depth 0 -o docs/images/resnet18.svg
+	$(BIN)/netspec draw specs/resnet_cifar.yaml -o docs/images/resnet_cifar.svg
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache .hypothesis

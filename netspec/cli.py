@@ -141,7 +141,7 @@ def cmd_draw(args: argparse.Namespace) -> int:
 
     from netspec.backends.diagram import diagram
 
-    dot = diagram(checked, rankdir=args.rankdir, dpi=144 if fmt == "png" else 96)
+    dot = diagram(checked, args.rankdir, 144 if fmt == "png" else 96, args.depth)
     status = EXIT_OK if checked.ok else EXIT_SPEC_ERRORS
     if fmt == "dot":
         _write_atomically(output, dot.source)
@@ -403,6 +403,12 @@ def build_parser() -> argparse.ArgumentParser:
         "-o", "--output", metavar="FILE", help="output file (default: the spec's name, .svg)"
     )
     draw.add_argument("--format", choices=DRAW_FORMATS, help="default: from -o, else svg")
+    draw.add_argument(
+        "--depth",
+        type=_depth,
+        metavar="N",
+        help="draw blocks nested deeper than N as one node (0: top-level entries only)",
+    )
     draw.add_argument(
         "--rankdir",
         choices=("TB", "LR"),

@@ -180,7 +180,7 @@ def test_python_dash_m_and_version() -> None:
 
 def test_check_and_schema_do_not_import_torch(tmp_path: Path) -> None:
     report = heavy_modules_after(
-        ["check", "-q", "specs/lenet.yaml", "specs/residual_cnn.yaml"],
+        ["check", "-q", "specs/lenet.yaml", "specs/residual_cnn.yaml", "specs/resnet18.yaml"],
         ["schema", "-o", str(tmp_path / "schema.json")],
     )
     assert report == "[0, 0] []"

@@ -148,3 +148,81 @@ def test_compiled_random_networks_match_the_checker(spec: dict[str, Any], as_mod
     batch = torch.randn(2, *spec["input"])
     with torch.no_grad():
         assert torch.equal(compiled(batch), built(batch))
+
+
+@st.composite
+def block_specs(draw: st.DrawFn) -> dict[str, Any]:
+    """A block with parameters, its layers' sizes written as expressions of them, used a few
+    times with different values (and repeated); grown like ``valid_specs``."""
+    channel_sizes = st.sampled_from(["c", "c * 2", "c + k", "2 * k", 4])
+    menu = st.one_of(
+        st.fixed_dictionaries(
+            {"out_channels": channel_sizes, "kernel_size": st.sampled_from(["k", 1, 3])},
+            optional={"padding": st.sampled_from(["same", "k // 2", 0]), "bias": st.booleans()},
+        ).map(lambda a: {"conv2d": a}),
+        st.just({"batchnorm2d": None}),
+        st.just({"relu": None}),
+        st.just({"maxpool2d": {"kernel_size": 2, "ceil_mode": True}}),
+        st.just({"add": None, "from": ["PREVIOUS", "input"]}),
+        st.just({"concat": None, "from": ["PREVIOUS", "input"]}),
+        st.just({"dropout2d": "0.1"}).map(lambda _: {"dropout2d": 0.1}),
+    )
+    body: list[dict[str, Any]] = []
+    for index in range(draw(st.integers(1, 4))):
+        layer = dict(draw(menu))
+        layer["name"] = f"l{index}"
+        if "from" in layer:
+            layer["from"] = [body[-1]["name"] if body else "input", "input"]
+        body.append(layer)
+    uses = []
+    for use in range(draw(st.integers(1, 3))):
+        entry: dict[str, Any] = {"blk": {"c": draw(st.integers(1, 6))}, "name": f"use{use}"}
+        if draw(st.booleans()):
+            entry["blk"]["k"] = draw(st.integers(1, 3))
+        if draw(st.booleans()):
+            entry["repeat"] = draw(st.integers(1, 2))
+        uses.append(entry)
+    return {
+        "name": "blocky",
+        "input": [draw(st.integers(1, 4)), 8, 8],
+        "blocks": {"blk": {"params": {"c": None, "k": 1}, "layers": body}},
+        "layers": [
+            {"conv2d": {"out_channels": draw(st.integers(1, 4)), "kernel_size": 1}},
+            *uses,
+            "flatten",
+            {"linear": 3},
+        ],
+    }
+
+
+@settings(
+    max_examples=max(EXAMPLES // 2, 20),
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+@given(block_specs())
+def test_compiled_blocks_match_the_checker(spec: dict[str, Any]) -> None:
+    checked = netspec.check_text(json.dumps(spec), "blocks.yaml")
+    assume(checked.ok)
+    assert checked.shapes is not None
+    source = netspec.compile_source(checked)
+    assert "class Blk(nn.Module):" in source
+    path = Path(os.environ.get("TMPDIR", "/tmp")) / f"netspec_blocks_{os.getpid()}.py"
+    path.write_text(source)
+    try:
+        ruff_clean(path)
+        compiled = compiled_model(import_file(path), checked, as_module=True)
+    finally:
+        path.unlink()
+    assert traced_shapes(compiled, checked) == {
+        r.node.name: r.output.dims for r in checked.shapes.layers
+    }
+    built = netspec.build(checked)
+    assert list(built.state_dict()) == list(compiled.state_dict())
+    built.load_state_dict(compiled.state_dict())
+    compiled.eval()
+    built.eval()
+    batch = torch.randn(2, *spec["input"])
+    with torch.no_grad():
+        assert torch.equal(compiled(batch), built(batch))

@@ -27,7 +27,7 @@ needs_dot = pytest.mark.skipif(
 )
 
 EDGE = re.compile(r'^\t("[^"]+"|\w+) -> ("[^"]+"|\w+) \[label=" (.*?) "(.*)\]$', re.M)
-NODE = re.compile(r'^\t("[^"]+"|\w+) \[label=<(.*)>(.*)\]$', re.M)
+NODE = re.compile(r'^\t+("[^"]+"|\w+) \[label=<(.*)>(.*)\]$', re.M)  # any cluster depth
 
 
 def edges_of(dot_source: str) -> set[tuple[str, str, str]]:
@@ -67,7 +67,7 @@ def test_nodes_show_kind_name_hyperparameters_and_params(spec_path: Path) -> Non
     for result in checked.shapes.layers:
         label = nodes[result.node.name]
         assert label.startswith(f"<B>{result.node.kind_name}</B>")
-        assert result.node.name in label
+        assert result.node.decl.local_name in label  # a cluster shows the rest of the name
         if result.params:
             assert f"{result.params:,} params" in label
 
@@ -144,6 +144,34 @@ def test_text_from_the_spec_is_escaped() -> None:
     source = diagram(checked).source
     assert "<script>" not in source
     assert "&lt;script&gt;" in source
+
+
+def test_blocks_are_clusters_and_depth_collapses_them() -> None:
+    checked = netspec.load(ROOT / "specs" / "resnet_cifar.yaml")
+    source = diagram(checked).source
+    for group in ("stage1", "stage1.0", "stage2", "stage2.down", "stage3.block"):
+        assert (
+            f'subgraph "cluster_{group}" {{' in source or f"subgraph cluster_{group} {{" in source
+        )
+    assert "<B>stage2.down</B>" in source and "down_block(channels=32)" in source
+
+    collapsed = diagram(netspec.load(ROOT / "specs" / "resnet18.yaml"), depth=0).source
+    assert "subgraph" not in collapsed
+    nodes = nodes_of(collapsed)
+    assert set(nodes) == {
+        INPUT_NODE, OUTPUT_NODE, "conv1", "bn1", "relu", "maxpool", "layer1", "layer2_0",
+        "layer2_1", "layer3_0", "layer3_1", "layer4_0", "layer4_1", "avgpool", "flatten_1", "fc",
+    }  # fmt: skip
+    assert nodes["layer2_0"].startswith("<B>down_block</B>")
+    assert "channels=128, stride=2<BR/>" in nodes["layer2_0"]
+    assert "9 layers · 230,144 params" in nodes["layer2_0"]
+    assert "<B>basic_block ×2</B>" in nodes["layer1"]
+    assert edges_of(collapsed) >= {
+        ("maxpool", "layer1", "64×56×56"),
+        ("layer1", "layer2_0", "64×56×56"),
+        ("layer2_0", "layer2_1", "128×28×28"),
+        ("layer4_1", "avgpool", "512×7×7"),
+    }
 
 
 def test_rankdir() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import contextlib
 import json
 import os
 from typing import Any
@@ -88,3 +89,53 @@ def test_surrogate_escapes_are_reported_not_raised() -> None:
         "unknown argument 'x'; conv1d takes: in_channels, out_channels, kernel_size, stride, "
         "padding, dilation, groups, bias, padding_mode",
     ]
+
+
+block_names = st.sampled_from(["blk", "inner", "outer"])
+expressions = st.sampled_from(["c", "c * 2", "c // 0", "c / 3", "k + c", "zz", "(c", "2", "-c"])
+block_values = st.one_of(values, expressions, st.integers(-2, 6))
+block_layers = st.one_of(
+    layers,
+    st.builds(lambda name, arg: {name: arg}, block_names, st.one_of(block_values, st.none())),
+    st.builds(
+        lambda kind, arg, repeat: {kind: arg, "repeat": repeat},
+        st.sampled_from([*KINDS[:6], "blk", "inner"]),
+        st.dictionaries(st.sampled_from([*KEYS[:8], "c", "k"]), block_values, max_size=3),
+        st.one_of(st.integers(-1, 3), expressions),
+    ),
+)
+block_documents = st.fixed_dictionaries(
+    {
+        "name": st.just("fuzz"),
+        "input": st.just([3, 8, 8]),
+        "blocks": st.dictionaries(
+            block_names,
+            st.fixed_dictionaries(
+                {"layers": st.lists(block_layers, min_size=1, max_size=4)},
+                optional={
+                    "params": st.dictionaries(
+                        st.sampled_from(["c", "k", "in_channels"]),
+                        st.one_of(st.none(), st.integers(0, 4), st.just("x")),
+                        max_size=2,
+                    )
+                },
+            ),
+            max_size=3,
+        ),
+        "layers": st.lists(block_layers, min_size=1, max_size=5),
+    }
+)
+
+
+@SETTINGS
+@given(block_documents)
+def test_blocks_garbage_is_reported_never_raised(spec: dict[str, Any]) -> None:
+    checked = netspec.check_text(json.dumps(spec), "fuzz.yaml")
+    for diagnostic in checked.diagnostics:
+        assert str(diagnostic).startswith("fuzz.yaml")
+    if checked.ok:
+        from netspec.backends.codegen import CompileError
+
+        # a documented limit (e.g. an expression as repeat count) is said clearly
+        with contextlib.suppress(CompileError):
+            ast.parse(netspec.compile_source(checked))

@@ -254,6 +254,17 @@ def test_cifar10_pickles(isolated_data: Path, tmp_path: Path) -> None:
     assert result.final is not None and result.final.classes[0] == "plane"
 
 
+def test_a_spec_with_blocks_trains_and_evaluates(isolated_data: Path, tmp_path: Path) -> None:
+    write_cifar10(isolated_data)
+    spec = ROOT / "specs" / "resnet_cifar.yaml"
+    result = train(spec, {"epochs": 2, "batch_size": 64}, out=tmp_path / "run")
+    assert result.status == "finished"
+    saved = checkpoints.load(tmp_path / "run" / "best.pt")["model"]
+    assert "stage2.down.shortcut_conv.weight" in saved
+    evaluation = evaluate_checkpoint(spec, tmp_path / "run" / "best.pt", "cifar10")
+    assert evaluation.accuracy == pytest.approx(max(r["test_accuracy"] for r in result.history))
+
+
 def test_cifar10_pickles_cannot_run_code(isolated_data: Path) -> None:
     folder = write_cifar10(isolated_data)
 

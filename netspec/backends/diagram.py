@@ -16,9 +16,11 @@ import graphviz
 from netspec.check import CheckedSpec
 from netspec.diagnostics import Diagnostic, plural
 from netspec.ir import INPUT, Node
+from netspec.passes.collapse import Unit, external_inputs, unit_of, units
 from netspec.passes.shapes import LayerResult
 from netspec.report import human, number
 from netspec.shapes import Shape
+from netspec.spec.model import Group
 
 FONT = "Helvetica"
 INK = "#1e293b"  # text and outlines
@@ -44,6 +46,7 @@ FAMILY_COLOURS = {
     "merge": Palette("#fce7f3", "#db2777"),
 }
 IO_COLOURS = Palette("#ffffff", INK)
+BLOCK_COLOURS = Palette("#ecfeff", "#0891b2")
 ERROR_COLOURS = Palette("#fee2e2", "#dc2626")
 
 INPUT_NODE = "(input)"  # not a valid layer name, so it cannot collide with one
@@ -70,7 +73,8 @@ def edge_label(shape: Shape | None) -> str:
 
 def _layer_label(result: LayerResult, errors: Sequence[Diagnostic]) -> str:
     node = result.node
-    lines = [f"<B>{_text(node.kind_name)}</B>  {_small(node.name)}"]
+    # inside a block's cluster the local name is enough: the cluster says whose it is
+    lines = [f"<B>{_text(node.kind_name)}</B>  {_small(node.decl.local_name)}"]
     details = node.kind.describe(node.args, result.inputs) if node.kind and node.args else ""
     if details:
         lines.append(_text(details))
@@ -82,10 +86,12 @@ def _layer_label(result: LayerResult, errors: Sequence[Diagnostic]) -> str:
     return _html(*lines)
 
 
-def diagram(checked: CheckedSpec, rankdir: str = "TB", dpi: int = 96) -> graphviz.Digraph:
+def diagram(
+    checked: CheckedSpec, rankdir: str = "TB", dpi: int = 96, depth: int | None = None
+) -> graphviz.Digraph:
     """The diagram of a spec that could be read into a graph (``checked.graph`` is set).
 
-    ``dpi`` only matters for bitmaps (PNG).
+    Blocks are clusters; below ``depth`` each is one node. ``dpi`` only matters for PNG.
     """
     assert checked.graph is not None and checked.shapes is not None
     graph, shapes = checked.graph, checked.shapes
@@ -124,29 +130,107 @@ def diagram(checked: CheckedSpec, rankdir: str = "TB", dpi: int = 96) -> graphvi
         if diagnostic.layer:
             by_layer.setdefault(diagnostic.layer, []).append(diagnostic)
 
+    shown = units(graph, shapes, depth)
+    owner = unit_of(shown)
+    clusters = _Clusters(dot, graph.groups)
     input_shape = shapes.input_shape
     _io_node(dot, INPUT_NODE, "input", input_shape)
     outputs: dict[str, Shape | None] = {INPUT: input_shape}
-    for result in shapes.layers:
-        node = result.node
-        errors = by_layer.get(node.name, [])
-        failed = bool(errors) or node.kind is None or node.args is None
-        colours = ERROR_COLOURS if failed else FAMILY_COLOURS[_family(node)]
-        dot.node(
-            node.name,
-            label=_layer_label(result, errors),
-            fillcolor=colours.fill,
-            color=colours.border,
-            penwidth="2" if failed else "1.2",
-        )
-        for source in node.inputs:
-            _edge(dot, INPUT_NODE if source == INPUT else source, node.name, outputs.get(source))
-        outputs[node.name] = result.output
+    outputs |= {r.node.name: r.output for r in shapes.layers}
+    for unit in shown:
+        where = clusters.around(unit)
+        if unit.group is None:
+            _layer_node(where, unit.members[0], by_layer.get(unit.name, []))
+        else:
+            errors = [e for m in unit.members for e in by_layer.get(m.node.name, [])]
+            _block_node(where, unit, errors)
+        for source in external_inputs(unit, owner):
+            tail = INPUT_NODE if source == INPUT else owner[source]
+            _edge(dot, tail, unit.name, outputs.get(source))
+    clusters.close()
     last = shapes.layers[-1] if shapes.layers else None
     _io_node(dot, OUTPUT_NODE, "output", last.output if last else None)
     if last is not None:
-        _edge(dot, last.node.name, OUTPUT_NODE, last.output)
+        _edge(dot, owner[last.node.name], OUTPUT_NODE, last.output)
     return dot
+
+
+def _layer_node(where: graphviz.Digraph, result: LayerResult, errors: list[Diagnostic]) -> None:
+    node = result.node
+    failed = bool(errors) or node.kind is None or node.args is None
+    colours = ERROR_COLOURS if failed else FAMILY_COLOURS[_family(node)]
+    where.node(
+        node.name,
+        label=_layer_label(result, errors),
+        fillcolor=colours.fill,
+        color=colours.border,
+        penwidth="2" if failed else "1.2",
+    )
+
+
+def _block_node(where: graphviz.Digraph, unit: Unit, errors: list[Diagnostic]) -> None:
+    """A block (or repeat) drawn as one node: its name, parameters and totals."""
+    group = unit.group
+    assert group is not None
+    lines = [f"<B>{_text(unit.kind)}</B>  {_small(unit.name)}"]
+    if group.params:
+        lines.append(_text(", ".join(f"{k}={v}" for k, v in group.params.items())))
+    lines.append(_small(f"{len(unit.members)} layers · {number(unit.params)} params"))
+    for error in errors[:3]:
+        for part in textwrap.wrap(error.message, 44):
+            lines.append(_small(part, ERROR_INK))
+    colours = ERROR_COLOURS if errors else BLOCK_COLOURS
+    where.node(
+        unit.name,
+        label=_html(*lines),
+        fillcolor=colours.fill,
+        color=colours.border,
+        penwidth="2",
+        peripheries="2",  # a double border: there is more inside
+    )
+
+
+class _Clusters:
+    """A Graphviz cluster for each block use or repeat shown open, nested as they nest."""
+
+    def __init__(self, dot: graphviz.Digraph, groups: dict[str, Group]) -> None:
+        self.dot = dot
+        self.groups = groups
+        self.made: dict[str, graphviz.Digraph] = {}
+
+    def around(self, unit: Unit) -> graphviz.Digraph:
+        """The cluster a unit is drawn in (the whole diagram at the top level)."""
+        names = unit.members[0].node.decl.groups
+        if unit.group is not None:
+            names = names[: names.index(unit.group.name)]
+        return self._cluster(names[-1]) if names else self.dot
+
+    def _cluster(self, name: str) -> graphviz.Digraph:
+        if name not in self.made:
+            group = self.groups[name]
+            label = group.block if group.block is not None else f"{group.label} ×{group.count}"
+            params = ", ".join(f"{k}={v}" for k, v in group.params.items())
+            title = f"<B>{_text(name)}</B>  {_small(label + (f'({params})' if params else ''))}"
+            cluster = graphviz.Digraph(name=f"cluster_{name}")
+            cluster.attr(
+                label=f"<{title}>",
+                labeljust="l",
+                style="rounded,dashed",
+                color=MUTED,
+                fontname=FONT,
+                fontsize="10",
+                fontcolor=INK,
+            )
+            self.made[name] = cluster
+            if group.parent is not None:
+                self._cluster(group.parent)
+        return self.made[name]
+
+    def close(self) -> None:
+        """Put each cluster into its parent, innermost first."""
+        for name in sorted(self.made, key=lambda n: -self.groups[n].depth):
+            parent = self.groups[name].parent
+            (self.made[parent] if parent is not None else self.dot).subgraph(self.made[name])
 
 
 def _family(node: Node) -> str:

@@ -188,7 +188,9 @@ class Expander:
             return None
         return value
 
-    def _number(self, value: Any, scope: Scope, path: PathKey, what: str) -> int | None:
+    def _number(
+        self, value: Any, scope: Scope, path: PathKey, what: str, **subject: str | None
+    ) -> int | None:
         """A whole number, written as one or (in a block) as an expression of its parameters."""
         if isinstance(value, int) and not isinstance(value, bool):
             return value
@@ -196,12 +198,13 @@ class Expander:
             try:
                 return expr.evaluate(expr.parse(value), scope.env, value)
             except expr.ExprError as error:
-                self.report(f"{what}: {error}", path, scope)
+                self.report(f"{what}: {error}", path, scope, **subject)
                 return None
         expected = "a whole number or an expression of the block's parameters"
         if scope.env is None:
             expected = "a whole number"
-        self.report(f"{what}: expected {expected}, got {describe_value(value)}", path, scope)
+        message = f"{what}: expected {expected}, got {describe_value(value)}"
+        self.report(message, path, scope, **subject)
         return None
 
     def _instance(
@@ -353,7 +356,7 @@ class Expander:
                 )
                 valid = False
             else:
-                number = self._number(value, scope, path, str(name))
+                number = self._number(value, scope, path, str(name), **report_kwargs)
                 if number is None:
                     valid = False
                 else:
