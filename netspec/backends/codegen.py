@@ -32,7 +32,6 @@ from netspec.pysource import (
     name,
     statement,
 )
-from netspec.shapes import Shape
 from netspec.spec import expr
 from netspec.spec.blocks import INPUT_CHANNELS
 
@@ -313,8 +312,10 @@ class _Generator:
         def visit(item: Item) -> None:
             if item.step is not None:
                 step = item.step
-                shapes = [_SymbolicShape((firsts[s], *shape.dims[1:])) for s, shape in
-                          zip(step.inputs, step.input_shapes, strict=True)]  # fmt: skip
+                shapes = [
+                    _SymbolicShape((firsts[source], *shape.dims[1:]))
+                    for source, shape in zip(step.inputs, step.input_shapes, strict=True)
+                ]
                 assert step.decl is not None
                 args = _SymbolicArgs(step.args, step.decl.raw_args, step.kind.main_arg, parameters)
                 if step.call is not None:
@@ -340,9 +341,12 @@ class _Generator:
                 )
                 return
             inner = self.block(group.block)
-            given = group.raw_args if isinstance(group.raw_args, dict) else (
-                {next(iter(inner.parameters)): group.raw_args} if group.raw_args is not None else {}
-            )  # fmt: skip
+            if isinstance(group.raw_args, dict):
+                given = group.raw_args
+            elif group.raw_args is None:
+                given = {}
+            else:  # a scalar gives the first parameter
+                given = {next(iter(inner.parameters)): group.raw_args}
             params = {
                 key: (_symbolic(written, parameters) or written) for key, written in given.items()
             }
@@ -363,13 +367,15 @@ class _Generator:
             return self._symbolic_module(item, modules)
 
         def comment(item: Item) -> str:
+            """``(N, channels, 56, 56)``: the first dim as the class computes it, the others
+            where every use agrees, else ``·``."""
             first = firsts[item.output]
             shown = first.render() if isinstance(first, Symbol) else str(first)
+            ends = [step.output.dims for step in self._outputs_of(block_name, item)]
             rest = [
-                "·" if len({s.output.dims[i] for s in self._outputs_of(block_name, item)}) > 1
-                else str(item_dim)
-                for i, item_dim in enumerate(self._output_shape(item).dims[1:], start=1)
-            ]  # fmt: skip
+                str(ends[0][i]) if len({dims[i] for dims in ends}) == 1 else "·"
+                for i in range(1, len(ends[0]))
+            ]
             return "(" + ", ".join(["N", shown, *rest]) + ")"
 
         cls = class_name(block_name)
@@ -394,9 +400,6 @@ class _Generator:
         assert item.group is not None
         key = item.output + ("#block" if item.group.block is not None else "#repeat")
         return modules[key]
-
-    def _output_shape(self, item: Item) -> Shape:
-        return item.steps()[-1].output
 
     def _outputs_of(self, block_name: str, item: Item) -> list[Any]:
         """The steps at the same place as ``item`` in every instance of the block."""

@@ -49,7 +49,6 @@ class Expander:
         self.found = found
         self.decls: list[LayerDecl] = []
         self.groups: dict[str, Group] = {}
-        self._reported: set[tuple[Any, ...]] = set()
         self._too_large = False
 
     # --- diagnostics --------------------------------------------------------------------------
@@ -64,13 +63,9 @@ class Expander:
         layer: str | None = None,
         kind: str | None = None,
     ) -> None:
-        """Report a problem; one in a block body is reported once, for its first use."""
+        """Report a problem, naming the block uses it comes from (``check`` lists a problem
+        shared by several uses of a block once)."""
         position = self.found.at(path, key=key)
-        if scope.uses:
-            signature = (position, message, kind)
-            if signature in self._reported:
-                return
-            self._reported.add(signature)
         note = use_context(scope.uses)
         self.found.add(Diagnostic(message, self.found.doc.file, position, layer, kind, note=note))
 
@@ -106,10 +101,6 @@ class Expander:
     def _reporter(self, scope: Scope) -> Callable[[Diagnostic], None]:
         def report(diagnostic: Diagnostic) -> None:
             name = f"{scope.prefix}{diagnostic.layer}" if diagnostic.layer else None
-            signature = (diagnostic.position, diagnostic.message, diagnostic.kind)
-            if scope.uses and signature in self._reported:
-                return
-            self._reported.add(signature)
             self.found.add(replace(diagnostic, layer=name, note=use_context(scope.uses)))
 
         return report
