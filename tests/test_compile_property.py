@@ -109,6 +109,18 @@ def valid_specs(draw: st.DrawFn) -> dict[str, Any]:
     return spec
 
 
+def assert_same_outputs(
+    compiled: torch.nn.Module, built: torch.nn.Module, input_dims: list[int]
+) -> None:
+    """With the same weights, the generated source and netspec.build compute the same tensor."""
+    built.load_state_dict(compiled.state_dict())
+    compiled.eval()
+    built.eval()
+    batch = torch.randn(2, *input_dims)
+    with torch.no_grad():
+        assert torch.equal(compiled(batch), built(batch))
+
+
 def ruff_clean(path: Path) -> None:
     checks = (["check", "--isolated", str(path)], ["format", "--isolated", "--check", str(path)])
     for args in checks:
@@ -142,12 +154,7 @@ def test_compiled_random_networks_match_the_checker(spec: dict[str, Any], as_mod
     assert sum(p.numel() for p in compiled.parameters()) == checked.shapes.total_params
 
     built = netspec.build(checked, module=as_module)
-    built.load_state_dict(compiled.state_dict())
-    compiled.eval()
-    built.eval()
-    batch = torch.randn(2, *spec["input"])
-    with torch.no_grad():
-        assert torch.equal(compiled(batch), built(batch))
+    assert_same_outputs(compiled, built, spec["input"])
 
 
 @st.composite
@@ -220,9 +227,4 @@ def test_compiled_blocks_match_the_checker(spec: dict[str, Any]) -> None:
     }
     built = netspec.build(checked)
     assert list(built.state_dict()) == list(compiled.state_dict())
-    built.load_state_dict(compiled.state_dict())
-    compiled.eval()
-    built.eval()
-    batch = torch.randn(2, *spec["input"])
-    with torch.no_grad():
-        assert torch.equal(compiled(batch), built(batch))
+    assert_same_outputs(compiled, built, spec["input"])
