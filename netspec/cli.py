@@ -9,13 +9,19 @@ the traceback), 130 training interrupted by Ctrl-C (a checkpoint was saved). Hea
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import stat
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from netspec.diagnostics import plural
+
+if TYPE_CHECKING:
+    from netspec.check import CheckedSpec
 
 EXIT_OK, EXIT_SPEC_ERRORS, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
@@ -33,21 +39,42 @@ def _console():
 
 
 def _readable_spec(path: str) -> Path:
-    spec = Path(path)
-    if not spec.exists():
-        raise UsageError(f"{path}: no such file")
-    if spec.is_dir():
+    """A path that names a regular file: a pipe or a device could block or never end."""
+    from netspec.spec.source import describe_file_type
+
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise UsageError(f"{path}: no such file") from None
+    except OSError as error:
+        raise UsageError(f"{path}: cannot read: {error.strerror or error}") from None
+    if stat.S_ISDIR(mode):
         raise UsageError(f"{path}: is a directory, not a spec file")
-    return spec
+    if not stat.S_ISREG(mode):
+        raise UsageError(f"{path}: is {describe_file_type(mode)}, not a spec file")
+    return Path(path)
+
+
+def _check_spec(path: str) -> CheckedSpec:
+    """Check a spec file; a path that cannot be read is a usage error."""
+    from netspec.check import check_file
+
+    try:
+        return check_file(_readable_spec(path))
+    except OSError as error:  # e.g. replaced by a pipe since _readable_spec looked
+        raise UsageError(str(error)) from error
 
 
 def _eprint(message: str) -> None:
+    """A message on stderr, control characters escaped: a spec's text must not reach the
+    terminal as commands (a retitled window, a cleared screen)."""
+    from netspec.diagnostics import printable
+
     sys.stdout.flush()
-    print(message, file=sys.stderr, flush=True)
+    print(printable(message, newlines=True), file=sys.stderr, flush=True)
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from netspec.check import check_file
     from netspec.report import print_report, to_json, verdict
 
     console = _console()
@@ -55,8 +82,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     usage_failed = False
     for path in args.specs:
         try:
-            checked = check_file(_readable_spec(path))
-        except (UsageError, OSError) as error:
+            checked = _check_spec(path)
+        except UsageError as error:
             _eprint(f"netspec check: error: {error}")
             usage_failed = True
             continue
@@ -81,9 +108,8 @@ def cmd_check(args: argparse.Namespace) -> int:
 def cmd_compile(args: argparse.Namespace) -> int:
     from netspec.backends.codegen import CompileError, entry_point, generate
     from netspec.backends.plan import plan
-    from netspec.check import check_file
 
-    checked = check_file(_readable_spec(args.spec))
+    checked = _check_spec(args.spec)
     for diagnostic in checked.diagnostics:
         _eprint(str(diagnostic))
     if not checked.ok:
@@ -98,7 +124,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
     if args.output is None:
         sys.stdout.write(source)
         return EXIT_OK
-    _write_atomically(Path(args.output), source)
+    _write_output(Path(args.output), source, inputs=[args.spec])
     _eprint(f"wrote {args.output}: {entry_point(network, args.module)}")
     return EXIT_OK
 
@@ -127,10 +153,8 @@ def _draw_target(args: argparse.Namespace) -> tuple[str, Path]:
 
 
 def cmd_draw(args: argparse.Namespace) -> int:
-    from netspec.check import check_file
-
     fmt, output = _draw_target(args)
-    checked = check_file(_readable_spec(args.spec))
+    checked = _check_spec(args.spec)
     for diagnostic in checked.diagnostics:
         _eprint(str(diagnostic))
     if checked.graph is None or checked.shapes is None:
@@ -144,13 +168,13 @@ def cmd_draw(args: argparse.Namespace) -> int:
     dot = diagram(checked, args.rankdir, 144 if fmt == "png" else 96, args.depth)
     status = EXIT_OK if checked.ok else EXIT_SPEC_ERRORS
     if fmt == "dot":
-        _write_atomically(output, dot.source)
+        _write_output(output, dot.source, inputs=[args.spec])
     else:
         try:
             rendered = dot.pipe(format=fmt)
         except graphviz.ExecutableNotFound:
             source = output.with_suffix(".dot")
-            _write_atomically(source, dot.source)
+            _write_output(source, dot.source, inputs=[args.spec])
             _eprint(
                 f"wrote {source}, but not {output}: Graphviz's `dot` program was not found.\n"
                 f"{GRAPHVIZ_INSTALL}\n"
@@ -161,7 +185,7 @@ def cmd_draw(args: argparse.Namespace) -> int:
             stderr = error.stderr.decode(errors="replace") if error.stderr else ""
             _eprint(f"netspec draw: Graphviz failed: {stderr.strip() or error}")
             return EXIT_SPEC_ERRORS
-        _write_atomically(output, rendered)
+        _write_output(output, rendered, inputs=[args.spec])
     failed = len({d.layer for d in checked.errors if d.layer})
     note = f" ({plural(failed, 'layer')} in red: see the errors above)" if failed else ""
     _eprint(f"wrote {output}{note}")
@@ -177,9 +201,10 @@ def _training_command(name: str, action: Callable[[], int]) -> int:
     """Run ``train`` or ``eval``, turning their errors into messages and exit codes."""
     from netspec.diagnostics import SpecError
     from netspec.train.checkpoint import CheckpointError
-    from netspec.train.config import ConfigError
+    from netspec.train.config import ConfigError, SettingsError
     from netspec.train.datasets import DataError
-    from netspec.train.device import DeviceError
+    from netspec.train.device import DeviceError, ResourceError
+    from netspec.train.rundir import RunDirError
 
     try:
         return action()
@@ -189,7 +214,9 @@ def _training_command(name: str, action: Callable[[], int]) -> int:
         return EXIT_SPEC_ERRORS
     except (ConfigError, DeviceError) as error:
         raise UsageError(str(error)) from error
-    except (DataError, CheckpointError) as error:
+    except (DataError, CheckpointError, SettingsError, RunDirError, ResourceError) as error:
+        # Bad data, a bad checkpoint or spec value, a run directory in use or not writable,
+        # not enough memory: the input or the machine, not the command line.
         _eprint(f"netspec {name}: {error}")
         return EXIT_SPEC_ERRORS
 
@@ -200,7 +227,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     spec = _readable_spec(args.spec)
     explicit = {
         flag
-        for flag in (*TRAIN_FLAGS, "device", "data_dir", "max_steps")
+        for flag in (*TRAIN_FLAGS, "device", "data_dir", "max_steps", "save_every")
         if getattr(args, flag) is not None
     }
 
@@ -213,6 +240,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             device=args.device or "auto",
             data_dir=args.data_dir,
             max_steps=args.max_steps,
+            save_every=args.save_every,
             download=not args.no_download,
             console=_console(),
             explicit=explicit,
@@ -319,18 +347,29 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
     text = json.dumps(spec_schema(), indent=2, ensure_ascii=False) + "\n"
     if args.output:
-        _write_atomically(Path(args.output), text)
+        _write_output(Path(args.output), text)
         _eprint(f"wrote {args.output}")
     else:
         sys.stdout.write(text)
     return EXIT_OK
 
 
-def _write_atomically(path: Path, text: str) -> None:
+def _write_output(path: Path, data: str | bytes, inputs: Sequence[str] = ()) -> None:
+    """Write an output file atomically, never over the command's own input or over a YAML
+    file (a spec, perhaps: `-o` is easily mistyped)."""
     from netspec.files import write_atomically
 
+    for source in inputs:
+        with contextlib.suppress(OSError):  # a missing path or a link loop: write says
+            if os.path.samefile(path, source):
+                raise UsageError(f"-o {path} is the spec being read ({source}): not replacing it")
+    if path.suffix.lower() in (".yaml", ".yml") and path.exists():
+        raise UsageError(
+            f"-o {path}: not replacing a YAML file (perhaps a spec); choose another name, or "
+            "remove it first"
+        )
     try:
-        write_atomically(path, text)
+        write_atomically(path, data)
     except OSError as error:
         raise UsageError(f"cannot write {path}: {error.strerror or error}") from error
 
@@ -448,6 +487,15 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--max-steps", type=_positive_int, metavar="N", help="stop after N training steps"
     )
+    train.add_argument(
+        "--save-every",
+        type=_positive_int,
+        metavar="N",
+        help=(
+            "also write last.pt every N training steps, so a killed run resumes from there "
+            "(default: only at the end of each epoch and on Ctrl-C)"
+        ),
+    )
     train.set_defaults(handler=cmd_train)
 
     evaluate = commands.add_parser(
@@ -486,7 +534,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         handler: Callable[[argparse.Namespace], int] = args.handler
-        return handler(args)
+        status = handler(args)
+        sys.stdout.flush()  # here, where a failure to write is caught, not at exit
+        return status
     except UsageError as error:
         _eprint(str(error) if str(error).startswith("netspec") else f"netspec: error: {error}")
         return EXIT_USAGE
@@ -498,9 +548,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         # The reader went away (e.g. `| head`): stop quietly, and keep Python from complaining
         # about the closed pipe when it flushes stdout at exit.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        _discard_stdout()
         return EXIT_OK
+    except OSError as error:  # stdout on a full disk (or /dev/full), a vanished terminal
+        _discard_stdout()
+        _eprint(f"netspec: cannot write the output: {error.strerror or error}")
+        return EXIT_SPEC_ERRORS
     except Exception as error:  # the last line of defence: never a traceback
         if os.environ.get("NETSPEC_DEBUG"):
             raise
@@ -510,6 +563,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             "and please report it."
         )
         return EXIT_INTERNAL
+
+
+def _discard_stdout() -> None:
+    """Point stdout at /dev/null, so that Python's flush at exit finds nothing to fail on."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
 
 
 def run() -> None:

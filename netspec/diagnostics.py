@@ -7,6 +7,7 @@ understand. Passes collect diagnostics instead of raising, so a user sees every 
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
@@ -55,7 +56,7 @@ class Diagnostic:
         if subject := self.subject():
             parts.append(subject)
         parts.append(self.message + (f" ({self.note})" if self.note else ""))
-        return ": ".join(parts)
+        return printable(": ".join(parts))
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -76,6 +77,25 @@ class SpecError(Exception):
     def __init__(self, diagnostics: Iterable[Diagnostic]) -> None:
         self.diagnostics = [d for d in diagnostics if d.is_error]
         super().__init__("\n".join(str(d) for d in self.diagnostics))
+
+
+# C0 and C1 controls, DEL, and the marks that reorder text on screen (Trojan Source).
+_CONTROLS = "\x00-\x09\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069"
+_UNPRINTABLE = re.compile(f"[\n{_CONTROLS}]")
+_UNPRINTABLE_BUT_NEWLINE = re.compile(f"[{_CONTROLS}]")
+
+
+def printable(text: str, *, newlines: bool = False) -> str:
+    """``text`` with control characters written as escapes (``\x1b``), so that a spec's
+    strings print as what they are and never act on the terminal. ``newlines`` keeps line
+    breaks (a message of several lines); a diagnostic is one line."""
+    pattern = _UNPRINTABLE_BUT_NEWLINE if newlines else _UNPRINTABLE
+    return pattern.sub(_escape, text)
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:

@@ -10,21 +10,38 @@ from rich.table import Table
 from rich.text import Text
 
 from netspec.check import CheckedSpec
-from netspec.diagnostics import plural
+from netspec.diagnostics import plural, printable
 from netspec.ir import INPUT
-from netspec.passes.collapse import external_inputs, unit_of, units
+from netspec.limits import MAX_TABLE_ROWS
+from netspec.passes.collapse import Unit, external_inputs, unit_of, units
 
 MACS_NOTE = "MACs: multiply–accumulates of conv and linear layers for one sample"
 
 
 def human(count: int | None) -> str:
-    """``416.5 K``, ``11.7 M``, ``1.8 G``."""
+    """``416.5 K``, ``11.7 M``, ``1.8 G``, ``3.2e+21`` (whole-number arithmetic: a count may
+    be larger than a float can hold)."""
     if count is None:
         return "?"
-    for unit, size in (("G", 1e9), ("M", 1e6), ("K", 1e3)):
+    for unit, size in (("T", 10**12), ("G", 10**9), ("M", 10**6), ("K", 10**3)):
         if count >= size:
-            return f"{count / size:.1f} {unit}"
+            if count >= 1000 * size:
+                return f"{_scientific(count)} {unit}" if unit != "T" else _scientific(count)
+            return f"{_tenths(count, size)} {unit}"
     return str(count)
+
+
+def _tenths(count: int, size: int) -> str:
+    tenths = (count * 10 + size // 2) // size
+    return f"{tenths // 10}.{tenths % 10}"
+
+
+def _scientific(count: int) -> str:
+    """``3.2e+21``, for any whole number."""
+    exponent = max(count.bit_length() * 3 // 10 - 1, 0)  # log10(2) > 0.3: from below
+    while 10 ** (exponent + 1) <= count:
+        exponent += 1
+    return f"{_tenths(count, 10**exponent)}e+{exponent:02d}"
 
 
 def number(count: int | None) -> str:
@@ -32,15 +49,15 @@ def number(count: int | None) -> str:
 
 
 def human_bytes(count: int) -> str:
-    """``241.0 KiB``."""
+    """``241.0 KiB``, ``1.5 TiB``, ``3.2e+21 B``."""
     if count < 1024:
         return f"{count} B"
-    size, unit = count / 1024, "KiB"
-    for bigger in ("MiB", "GiB"):
-        if size < 1024:
-            break
-        size, unit = size / 1024, bigger
-    return f"{size:.1f} {unit}"
+    for power, unit in ((4, "TiB"), (3, "GiB"), (2, "MiB"), (1, "KiB")):
+        if count >= 1024**power:
+            if count >= 1024 ** (power + 1):  # past TiB
+                return f"{_scientific(count)} B"
+            return f"{_tenths(count, 1024**power)} {unit}"
+    return f"{count} B"
 
 
 def layer_table(checked: CheckedSpec, depth: int | None = None) -> Table:
@@ -50,7 +67,7 @@ def layer_table(checked: CheckedSpec, depth: int | None = None) -> Table:
     graph, shapes = checked.graph, checked.shapes
     shown = units(graph, shapes, depth)
     owner = unit_of(shown)
-    rows = []
+    rows: list[tuple[Unit | None, str]] = []
     previous = INPUT
     for unit in shown:
         sources = [owner.get(s, s) for s in external_inputs(unit, owner)]
@@ -70,7 +87,14 @@ def layer_table(checked: CheckedSpec, depth: int | None = None) -> Table:
     input_shape = shapes.input_shape.batched() if shapes.input_shape else "?"
     first = [INPUT, ""] + ([""] if show_inputs else []) + [input_shape, "", ""]
     table.add_row(*first, style="dim")
+    hidden = len(rows) - MAX_TABLE_ROWS
+    if hidden > 0:  # rich takes about half a millisecond a row: show both ends
+        tail = MAX_TABLE_ROWS // 5
+        rows = [*rows[: MAX_TABLE_ROWS - tail], (None, ""), *rows[-tail:]]
     for unit, inputs in rows:
+        if unit is None:
+            table.add_row(f"… {hidden:,} more", style="dim")
+            continue
         row: list[str | Text] = [
             Text(unit.name, style="bold red" if unit.failed else ""),
             unit.kind,
@@ -114,8 +138,18 @@ def print_report(checked: CheckedSpec, console: Console, depth: int | None = Non
     title = checked.spec.name + (
         f" — {checked.spec.description}" if checked.spec.description else ""
     )
-    console.print(Text(title, style="bold"), Text(f"({checked.file})", style="dim"))
-    console.print(layer_table(checked, depth))
+    console.print(
+        Text(printable(title), style="bold"), Text(f"({printable(checked.file)})", style="dim")
+    )
+    table = layer_table(checked, depth)
+    console.print(table)
+    if table.row_count > MAX_TABLE_ROWS + 1:
+        console.print(
+            Text(
+                "Some rows not shown: --depth N shows blocks as one row, --json every layer",
+                style="dim",
+            )
+        )
     console.print(summary_line(checked))
     console.print(Text(MACS_NOTE, style="dim"))
 

@@ -80,14 +80,11 @@ def test_random_yaml_text_is_reported_never_raised(text: str) -> None:
 
 
 def test_surrogate_escapes_are_reported_not_raised() -> None:
-    text = 'name: t\ninput: [1, 8]\nlayers:\n  - conv1d: {stride: "\\ud800\\udc00", x: "\\ud800"}\n'
+    # libyaml refuses escapes of UTF-16 surrogates, which no encoder could print
+    text = 'name: t\ninput: [1, 8]\nlayers:\n  - conv1d: {stride: "\\ud800\\udc00"}\n'
     checked = netspec.check_text(text, "fuzz.yaml")
-    assert [d.message for d in checked.errors] == [
-        "missing required argument 'out_channels', e.g. `- conv1d: {out_channels: …}`",
-        "missing required argument 'kernel_size', e.g. `- conv1d: {kernel_size: …}`",
-        "stride: expected an integer ≥ 1, got '𐀀' (a string)",
-        "unknown argument 'x'; conv1d takes: in_channels, out_channels, kernel_size, stride, "
-        "padding, dilation, groups, bias, padding_mode",
+    assert [str(d) for d in checked.errors] == [
+        "fuzz.yaml:4:25: invalid YAML: found invalid Unicode character escape code"
     ]
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import graphviz
 
 from netspec.check import CheckedSpec
-from netspec.diagnostics import Diagnostic, plural
+from netspec.diagnostics import Diagnostic, plural, printable
 from netspec.ir import INPUT, Node
 from netspec.passes.collapse import Unit, external_inputs, unit_of, units
 from netspec.passes.shapes import LayerResult
@@ -54,8 +54,9 @@ OUTPUT_NODE = "(output)"
 
 
 def _text(value: str) -> str:
-    """Text safe inside a Graphviz HTML label (and so inside the SVG it becomes)."""
-    return html.escape(value, quote=True)
+    """Text safe inside a Graphviz HTML label (and so inside the SVG it becomes, where control
+    characters are not allowed at all)."""
+    return html.escape(printable(value), quote=True)
 
 
 def _html(*lines: str) -> str:

@@ -7,12 +7,14 @@ output is unknown (or partly known) and the layers after it go on with what is k
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from math import prod
 
 from netspec.diagnostics import Diagnostic, Severity
 from netspec.ir import INPUT, Graph, Node
-from netspec.layers.base import ParamShapes, count_params
-from netspec.shapes import Shape
+from netspec.layers.base import Inferred, ParamShapes, count_params
+from netspec.limits import INT64_MAX
+from netspec.shapes import Shape, format_dims, unknown
 
 
 @dataclass(frozen=True)
@@ -102,7 +104,7 @@ def infer_shapes(graph: Graph) -> ShapeReport:
             shapes[node.name] = None
             continue
         reporter = _NodeReporter(node, graph.file)
-        inferred = kind.infer(node.args, inputs, reporter)
+        inferred = _representable(kind.infer(node.args, inputs, reporter), reporter)
         diagnostics.extend(reporter.diagnostics)
         failed = any(d.is_error for d in reporter.diagnostics)
         results.append(
@@ -110,3 +112,32 @@ def infer_shapes(graph: Graph) -> ShapeReport:
         )
         shapes[node.name] = inferred.shape
     return ShapeReport(input_shape, results, diagnostics)
+
+
+def _representable(inferred: Inferred, report: _NodeReporter) -> Inferred:
+    """PyTorch indexes a tensor with int64: an output or a weight with more elements cannot
+    exist, and its size would only grow downstream. Such a layer fails; what reads it goes on
+    with an unknown shape."""
+    shape, weights = inferred.shape, inferred.weights
+    if shape is not None and (shape.numel() or 0) > INT64_MAX:
+        report.error(
+            f"the output ({shape}) has {_magnitude(shape.numel() or 0)} elements per sample, "
+            f"more than a tensor can hold (at most {INT64_MAX:,})"
+        )
+        shape = unknown(shape.rank)
+    for name, dims in (weights or {}).items():
+        if prod(dims) > INT64_MAX:
+            report.error(
+                f"the parameter '{name}' ({format_dims(dims)}) has {_magnitude(prod(dims))} "
+                f"elements, more than a tensor can hold (at most {INT64_MAX:,})"
+            )
+            weights = None
+            break
+    if shape is inferred.shape and weights is inferred.weights:
+        return inferred
+    return replace(inferred, shape=shape, weights=weights, macs=None)
+
+
+def _magnitude(count: int) -> str:
+    """``about 2^70``: the size of a number too large to be worth writing out."""
+    return f"about 2^{count.bit_length() - 1}"

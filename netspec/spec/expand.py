@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from netspec.diagnostics import Diagnostic, Position, did_you_mean
 from netspec.layers.args import LayerArgs, describe_value
 from netspec.layers.base import LayerKind
+from netspec.limits import MAX_BLOCK_DEPTH, MAX_LAYERS
 from netspec.spec import expr
 from netspec.spec.blocks import BlockDef
 from netspec.spec.entries import Entry, Findings, assign_names
@@ -26,8 +27,6 @@ from netspec.spec.model import SIBLING_KEYS, Group, LayerDecl, UseSite, use_cont
 from netspec.spec.source import PathKey
 
 INPUT = "input"
-MAX_LAYERS = 100_000  # an expansion larger than this is surely a mistake (repeat: 100000)
-MAX_DEPTH = 32
 
 
 @dataclass(frozen=True)
@@ -92,6 +91,8 @@ class Expander:
                 inner = replace(scope, groups=(*scope.groups, qualified))
                 output = None
                 for copy in range(count):
+                    if self._too_large:  # stop at once: a count may be 10**18
+                        break
                     output = self._instance(entry, f"{qualified}.{copy}", sources, inner)
                     sources = (output,) if output is not None else ()
             outputs[local] = output
@@ -176,6 +177,15 @@ class Expander:
             return None
         if value < 1:
             self.report(f"repeat: must be ≥ 1, got {value}", path, scope, layer=None)
+            return None
+        if value > MAX_LAYERS:
+            self._too_large = True
+            self.report(
+                f"repeat: {value:,} copies is more than the {MAX_LAYERS:,} layers a network may "
+                "have",
+                path,
+                scope,
+            )
             return None
         return value
 
@@ -272,9 +282,11 @@ class Expander:
         self, entry: Entry, qualified: str, sources: tuple[str, ...], scope: Scope
     ) -> str | None:
         block = self.blocks[entry.block]  # type: ignore[index]
-        if block.name in self.cyclic or len(scope.uses) >= MAX_DEPTH:
-            if len(scope.uses) >= MAX_DEPTH:
-                self.report(f"blocks nest deeper than {MAX_DEPTH} levels", entry.kind_path, scope)
+        if block.name in self.cyclic or len(scope.uses) >= MAX_BLOCK_DEPTH:
+            if len(scope.uses) >= MAX_BLOCK_DEPTH:
+                self.report(
+                    f"blocks nest deeper than {MAX_BLOCK_DEPTH} levels", entry.kind_path, scope
+                )
             return None
         params = self._params(entry, block, qualified, scope)
         if len(sources) > 1:

@@ -14,6 +14,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
 from netspec.diagnostics import did_you_mean
+from netspec.limits import INT64_MAX, INT64_MIN
 
 MAX_LENGTH = 200
 
@@ -142,7 +143,18 @@ def names(tree: Node) -> set[str]:
 
 
 def evaluate(tree: Node, env: Mapping[str, int], text: str = "") -> int:
-    """The value of an expression with the names bound by ``env``."""
+    """The value of an expression with the names bound by ``env``; every step must fit in a
+    64-bit integer, as PyTorch's sizes do."""
+    value = _evaluate(tree, env, text)
+    if not INT64_MIN <= value <= INT64_MAX:
+        raise ExprError(
+            f"'{text or render(tree)}' = {value} is out of range: sizes and counts are 64-bit "
+            f"(at most {INT64_MAX:,})"
+        )
+    return value
+
+
+def _evaluate(tree: Node, env: Mapping[str, int], text: str) -> int:
     if isinstance(tree, Number):
         return tree.value
     if isinstance(tree, Name):
@@ -154,6 +166,7 @@ def evaluate(tree: Node, env: Mapping[str, int], text: str = "") -> int:
     if isinstance(tree, Negate):
         return -evaluate(tree.operand, env, text)
     left, right = evaluate(tree.left, env, text), evaluate(tree.right, env, text)
+    # Both fit in 64 bits, so even a product has at most 39 digits: the caller checks it.
     if tree.operator == "+":
         return left + right
     if tree.operator == "-":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from math import prod
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
@@ -10,6 +11,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from netspec.diagnostics import Position
 from netspec.layers.args import Int, LayerArgs, PositiveFloat, PositiveInt
 from netspec.layers.base import LayerKind
+from netspec.limits import INT64_MAX
 from netspec.names import spec_name_problem
 
 DATASETS = ("fashion_mnist", "mnist", "cifar10")
@@ -45,7 +47,20 @@ def _valid_spec_name(name: str) -> str:
 
 
 SpecName = Annotated[str, Field(strict=True), AfterValidator(_valid_spec_name)]
-InputSize = Annotated[list[PositiveInt], Field(min_length=1, max_length=3)]
+
+
+def _representable_input(sizes: list[int]) -> list[int]:
+    if prod(sizes) > INT64_MAX:
+        raise ValueError(
+            f"input: {sizes} has about 2^{prod(sizes).bit_length() - 1} elements per sample, "
+            f"more than a tensor can hold (at most {INT64_MAX:,})"
+        )
+    return sizes
+
+
+InputSize = Annotated[
+    list[PositiveInt], Field(min_length=1, max_length=3), AfterValidator(_representable_input)
+]
 
 
 class SpecHeader(BaseModel):

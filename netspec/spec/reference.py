@@ -10,6 +10,7 @@ from typing import Any
 
 from netspec import layers as kinds
 from netspec.layers.base import LayerKind
+from netspec.limits import FLOAT32_MAX
 from netspec.spec.schema import strip_titles
 
 FAMILIES = [
@@ -40,10 +41,12 @@ def describe_type(schema: dict[str, Any]) -> str:
         return f"list of {count} × {item}" if count == schema.get("maxItems") else f"list of {item}"
     names = {"integer": "int", "number": "float", "boolean": "bool", "null": "null"}
     text = names.get(kind, str(kind))
+    # every float is a float32 (said once, above the table), every int an int64
+    minimum, maximum = schema.get("minimum"), schema.get("maximum")
     bounds = [
-        f"≥ {schema['minimum']}" if "minimum" in schema else "",
+        f"≥ {minimum}" if minimum is not None and minimum != -FLOAT32_MAX else "",
         f"> {schema['exclusiveMinimum']}" if "exclusiveMinimum" in schema else "",
-        f"≤ {schema['maximum']}" if "maximum" in schema else "",
+        f"≤ {maximum}" if maximum is not None and maximum != FLOAT32_MAX else "",
         f"< {schema['exclusiveMaximum']}" if "exclusiveMaximum" in schema else "",
     ]
     return " ".join([text, *(b for b in bounds if b)])
@@ -99,6 +102,8 @@ def render_reference() -> str:
         "the batch dim (N). Dims that PyTorch counts (`dim`, `start_dim`) count the batch as",
         "dim 0, exactly as in PyTorch. Sizes you may write for checking (`in_channels`,",
         "`in_features`, `num_features`) are compared with the inferred size, never trusted.",
+        "Integers are 64-bit and floats 32-bit, as in PyTorch: a float argument is at most",
+        "3.4e38 in size, and no tensor may hold more than 2^63 − 1 elements.",
         "",
         "| kind | what it does |",
         "|---|---|",
