@@ -164,6 +164,17 @@ def cmd_draw(args: argparse.Namespace) -> int:
     import graphviz
 
     from netspec.backends.diagram import diagram
+    from netspec.limits import MAX_DIAGRAM_NODES
+    from netspec.passes.collapse import units
+
+    nodes = len(units(checked.graph, checked.shapes, args.depth))
+    if fmt != "dot" and nodes > MAX_DIAGRAM_NODES:
+        _eprint(
+            f"{checked.file}: not drawn: {nodes:,} nodes is more than Graphviz lays out in "
+            f"reasonable time ({MAX_DIAGRAM_NODES:,}); draw blocks as one node with --depth, or "
+            "write the graph with --format dot"
+        )
+        return EXIT_SPEC_ERRORS
 
     dot = diagram(checked, args.rankdir, 144 if fmt == "png" else 96, args.depth)
     status = EXIT_OK if checked.ok else EXIT_SPEC_ERRORS

@@ -82,7 +82,9 @@ def _read_block(name: str, body: Any, found: Findings, names: list[str]) -> Bloc
                 (*path, key),
                 key=True,
             )
+    errors_before = len(found.diagnostics)
     params, param_positions = _read_params(name, body.get("params"), found)
+    params_ok = len(found.diagnostics) == errors_before
     layers = body.get("layers")
     if not isinstance(layers, list) or not layers:
         found.error(
@@ -92,6 +94,8 @@ def _read_block(name: str, body: Any, found: Findings, names: list[str]) -> Bloc
         )
         return None
     entries = read_entries(layers, (*path, "layers"), found, names)
+    if not params_ok:  # its uses would be judged against the wrong parameters
+        return None
     return BlockDef(name, params, tuple(entries), found.at(path, key=True), param_positions)
 
 

@@ -281,7 +281,9 @@ class Expander:
     def _block(
         self, entry: Entry, qualified: str, sources: tuple[str, ...], scope: Scope
     ) -> str | None:
-        block = self.blocks[entry.block]  # type: ignore[index]
+        block = self.blocks.get(entry.block)  # type: ignore[arg-type]
+        if block is None:  # its definition is invalid, and reported
+            return None
         if block.name in self.cyclic or len(scope.uses) >= MAX_BLOCK_DEPTH:
             if len(scope.uses) >= MAX_BLOCK_DEPTH:
                 self.report(

@@ -147,8 +147,10 @@ def evaluate(tree: Node, env: Mapping[str, int], text: str = "") -> int:
     64-bit integer, as PyTorch's sizes do."""
     value = _evaluate(tree, env, text)
     if not INT64_MIN <= value <= INT64_MAX:
+        step = render(tree)
+        where = f" in '{text}'" if text and step != text.strip() else ""
         raise ExprError(
-            f"'{text or render(tree)}' = {value} is out of range: sizes and counts are 64-bit "
+            f"{step} = {value} is out of range{where}: sizes and counts are 64-bit "
             f"(at most {INT64_MAX:,})"
         )
     return value

@@ -49,7 +49,11 @@ def parse_spec(doc: SourceDoc) -> tuple[Spec | None, list[Diagnostic]]:
     if not isinstance(raw_layers, list) or not raw_layers:
         return None, found.diagnostics
     blocks, cyclic = read_blocks(data.get("blocks"), found)
-    entries = read_entries(raw_layers, ("layers",), found, blocks)
+    raw_blocks = data.get("blocks")
+    block_names = (
+        [n for n in raw_blocks if isinstance(n, str)] if isinstance(raw_blocks, dict) else []
+    )
+    entries = read_entries(raw_layers, ("layers",), found, block_names)  # invalid ones too
     expander = Expander(blocks, cyclic, found)
     expander.expand(entries, Scope(prefix="", env=None, block=None, input=INPUT))
 
