@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 Severity = Literal["error", "warning"]
+MAX_MESSAGE = 500  # characters
 
 
 @dataclass(frozen=True, order=True)
@@ -35,6 +36,13 @@ class Diagnostic:
     kind: str | None = None
     severity: Severity = "error"
     note: str | None = None  # context, e.g. the block use a layer comes from
+
+    def __post_init__(self) -> None:
+        # A message quotes what was written, which may be a megabyte-long word.
+        if len(self.message) > MAX_MESSAGE:
+            head, tail = self.message[: MAX_MESSAGE - 100], self.message[-80:]
+            cut = len(self.message) - len(head) - len(tail)
+            object.__setattr__(self, "message", f"{head}…[{cut:,} characters]…{tail}")
 
     @property
     def is_error(self) -> bool:

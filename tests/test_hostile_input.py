@@ -411,3 +411,11 @@ def test_bytes_that_are_not_utf8_have_a_line_and_column(tmp_path: Path) -> None:
 def test_error_lines_are_named_even_within_the_limits() -> None:
     # a sanity check of the helper the cases above rely on
     assert error_lines("name: t\ninput: [4]\nlayers: [relu]\n") == []
+
+
+def test_a_megabyte_word_is_quoted_in_part(tmp_path: Path) -> None:
+    text = "name: t\ninput: [4]\nlayers:\n  - " + "x" * 900_000 + "\n"
+    [error] = errors_of(tmp_path, text)
+    assert error == (
+        "spec.yaml:4:5: unknown layer kind '" + "x" * 380 + "…[899,541 characters]…" + "x" * 79 + "'"
+    )
