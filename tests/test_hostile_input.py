@@ -61,7 +61,7 @@ REPEAT = "name: r\ninput: [4]\nlayers:\n  - relu:\n    repeat: {}\n"
 @pytest.mark.parametrize("count", ["1000000000", "9223372036854775807"])
 def test_a_huge_repeat_is_refused_at_once(tmp_path: Path, count: str) -> None:
     assert errors_of(tmp_path, REPEAT.format(count)) == [
-        f"spec.yaml:5:13: repeat: {int(count):,} copies is more than the 10,000 layers a "
+        f"spec.yaml:5:13: repeat: {int(count):,} copies is more than the 4,000 layers a "
         "network may have"
     ]
 
@@ -78,7 +78,7 @@ def test_a_repeat_expression_is_bounded_too(tmp_path: Path) -> None:
         "      - relu:\n        repeat: n * 1000000000\nlayers:\n  - b\n"
     )
     assert errors_of(tmp_path, text) == [
-        "spec.yaml:8:17: repeat: 10,000,000,000 copies is more than the 10,000 layers a network "
+        "spec.yaml:8:17: repeat: 10,000,000,000 copies is more than the 4,000 layers a network "
         "may have (in b 'b_1', used at line 10)"
     ]
 
@@ -95,7 +95,7 @@ ALIAS_BOMB = "".join(
 def test_an_alias_bomb_is_counted_not_expanded(tmp_path: Path) -> None:
     assert len(ALIAS_BOMB) < 600
     assert errors_of(tmp_path, ALIAS_BOMB) == [
-        "spec.yaml:8:45: invalid YAML: the spec holds more than 100,000 values (aliases "
+        "spec.yaml:8:25: invalid YAML: the spec holds more than 50,000 values (aliases "
         "counted at their expanded size), more than any network needs"
     ]
 
@@ -151,11 +151,11 @@ def test_a_spec_over_the_size_limit_is_not_read(tmp_path: Path) -> None:
 
 
 def test_a_spec_just_under_the_limit_is_read_in_bounded_time(tmp_path: Path) -> None:
-    # ~110,000 layers written out: refused by the value count while reading, not after
+    # ~14,000 layers written out: refused by the value count while reading, not after
     text = "name: big\ninput: [4]\nlayers:\n" + "  - relu\n" * (MAX_SPEC_BYTES // 9 - 10)
     [error] = errors_of(tmp_path, text)
     assert error.endswith(
-        "the spec holds more than 100,000 values (aliases counted at their "
+        "the spec holds more than 50,000 values (aliases counted at their "
         "expanded size), more than any network needs"
     )
 
@@ -172,7 +172,7 @@ def test_the_worst_spec_under_the_limit_stays_within_time_and_memory(tmp_path: P
     """The issue's bound, in a fresh process: a spec under 1 MB in 1 s and 200 MB (here with
     room for a loaded machine: 4 s; the fuzz campaign reports the real figures)."""
     spec = tmp_path / "spec.yaml"
-    spec.write_text("name: w\ninput: [4]\nlayers:\n" + "  - relu\n" * 9_999)
+    spec.write_text("name: w\ninput: [4]\nlayers:\n" + "  - relu\n" * 3_999)
     start = time.perf_counter()
     result = subprocess.run(
         [sys.executable, "-m", "netspec", "check", str(spec)],
@@ -183,7 +183,7 @@ def test_the_worst_spec_under_the_limit_stays_within_time_and_memory(tmp_path: P
     seconds = time.perf_counter() - start
     peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     assert (result.returncode, result.stderr) == (0, f"{spec}: ok\n")
-    assert "… 9,699 more" in result.stdout
+    assert "… 3,699 more" in result.stdout
     assert seconds < 4
     assert peak_kib < 200 * 1024
 
