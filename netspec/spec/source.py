@@ -119,7 +119,6 @@ class _Composer:
         self.stack: list[_Collection] = []
         self.total = 0
         self.documents = 0
-        self.done = False
 
     def problem(self, message: str, mark: Any) -> None:
         self.problems.append(Diagnostic(f"invalid YAML: {message}", self.doc.file, _position(mark)))
@@ -161,7 +160,7 @@ class _Composer:
         expected = "map" if is_mapping else "seq"
         if event.tag is not None and str(event.tag) not in (f"{_TAG}{expected}", "!"):
             self.problem(f"unknown tag '{event.tag}' on a {_NOUN[expected]}", event.start_mark)
-        path = self.child_path(event)
+        path = self.locate(event)
         self.stack.append(_Collection(event, path, {} if is_mapping else []))
         return True
 
@@ -174,15 +173,16 @@ class _Composer:
             collection.value, collection.size, collection.event, collection.event.anchor
         )
 
-    def child_path(self, event: Any) -> PathKey:
-        """The path of the value an event starts, and where it was written."""
+    def locate(self, event: Any) -> PathKey:
+        """The path of the value an event starts, with its position recorded (not for a key,
+        nor for a value that is not kept)."""
         if not self.stack:
             return ()
         parent = self.stack[-1]
         if isinstance(parent.value, list):
             path = (*parent.path, len(parent.value))
-        elif parent.key_event is None or parent.skip_value:
-            return (*parent.path, _KEY)  # a key (or an unusable entry): positions not kept
+        elif parent.key_event is None or parent.skip_value or parent.pending_key is _MERGE:
+            return (*parent.path, _KEY)
         else:
             path = (*parent.path, parent.pending_key)
         position = _position(event.start_mark)
@@ -205,11 +205,11 @@ class _Composer:
         if not self.stack:
             self.doc.data = value
             return True
+        if not isinstance(event, CollectionStartEvent):  # a collection was located on opening
+            self.locate(event)
         parent = self.stack[-1]
         parent.size += size
         if isinstance(parent.value, list):
-            if not isinstance(event, CollectionStartEvent):  # a collection placed itself
-                self.child_path(event)
             parent.value.append(value)
             return True
         if parent.key_event is None:  # this value is a key
@@ -221,28 +221,21 @@ class _Composer:
         parent.key_event = None
         if parent.skip_value:
             return True
-        if isinstance(key, _MergeKey):
+        if key is _MERGE:
             parent.merges.append((value, _position(event.start_mark)))
             return True
-        if not isinstance(event, CollectionStartEvent):
-            self.child_path_for(parent, key, event)
         key_position = _position(key_event.start_mark)
         if key_position is not None:
             self.doc.key_positions[(*parent.path, key)] = key_position
         parent.value[key] = value
         return True
 
-    def child_path_for(self, parent: _Collection, key: Any, event: Any) -> None:
-        position = _position(event.start_mark)
-        if position is not None:
-            self.doc.value_positions[(*parent.path, key)] = position
-
     def usable_key(self, parent: _Collection, key: Any, event: Any) -> bool:
         if isinstance(key, dict | list):
             noun = "mapping" if isinstance(key, dict) else "list"
             self.problem(f"a key must be a word or a number, not a {noun}", event.start_mark)
             return False
-        if isinstance(key, _MergeKey):
+        if key is _MERGE:
             return True
         if key in parent.value:
             first = self.doc.key_positions.get((*parent.path, key))
