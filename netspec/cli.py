@@ -213,7 +213,7 @@ def _training_command(name: str, action: Callable[[], int]) -> int:
     """Run ``train`` or ``eval``, turning their errors into messages and exit codes."""
     from netspec.diagnostics import SpecError
     from netspec.train.checkpoint import CheckpointError
-    from netspec.train.config import ConfigError, SettingsError
+    from netspec.train.config import ConfigError
     from netspec.train.datasets import DataError
     from netspec.train.device import DeviceError, ResourceError
     from netspec.train.rundir import RunDirError
@@ -226,7 +226,7 @@ def _training_command(name: str, action: Callable[[], int]) -> int:
         return EXIT_SPEC_ERRORS
     except (ConfigError, DeviceError) as error:
         raise UsageError(str(error)) from error
-    except (DataError, CheckpointError, SettingsError, RunDirError, ResourceError) as error:
+    except (DataError, CheckpointError, RunDirError, ResourceError) as error:
         # Bad data, a bad checkpoint or spec value, a run directory in use or not writable,
         # not enough memory: the input or the machine, not the command line.
         _eprint(f"netspec {name}: {error}")
@@ -349,7 +349,7 @@ def cmd_data(args: argparse.Namespace) -> int:
             print(f"{name}: {directory} ({shape}, {dataset.num_classes} classes)")
             continue
         found_all = False
-        print(not_found_message(dataset, tried))
+        print(not_found_message(dataset, tried, data_dir=args.data_dir))
         print("(netspec train downloads it there when this machine has internet access)")
     return EXIT_OK if found_all else EXIT_SPEC_ERRORS
 

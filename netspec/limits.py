@@ -18,3 +18,5 @@ MAX_DIAGRAM_NODES = 2_000  # Graphviz takes minutes past this; --depth groups bl
 # What PyTorch can represent: sizes, counts and indices are int64; weights are float32.
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 FLOAT32_MAX = 3.4028234663852886e38
+# The runner seeds a generator with seed · 1,000,003 + epoch, which must fit in 64 bits.
+MAX_SEED = 2**32 - 1

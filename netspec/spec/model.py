@@ -9,9 +9,9 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from netspec.diagnostics import Position
-from netspec.layers.args import Int, LayerArgs, PositiveFloat, PositiveInt
+from netspec.layers.args import LayerArgs, PositiveFloat, PositiveInt
 from netspec.layers.base import LayerKind
-from netspec.limits import INT64_MAX
+from netspec.limits import INT64_MAX, MAX_SEED
 from netspec.names import spec_name_problem
 
 DATASETS = ("fashion_mnist", "mnist", "cifar10")
@@ -37,7 +37,7 @@ class TrainConfig(BaseModel):
     epochs: PositiveInt = 10
     loss: Literal["cross_entropy", "nll", "mse"] = "cross_entropy"
     schedule: Literal["none", "onecycle", "cosine"] = "none"
-    seed: Int = 0
+    seed: Annotated[int, Field(ge=0, le=MAX_SEED, strict=True)] = 0
 
 
 def _valid_spec_name(name: str) -> str:

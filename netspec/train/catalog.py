@@ -2,10 +2,14 @@
 
 Where, in order:
 
-1. ``--data-dir`` (the ``data_dir`` argument), then the ``NETSPEC_DATA`` directory;
+1. ``--data-dir`` (the ``data_dir`` argument), or else the ``NETSPEC_DATA`` directory;
 2. netspec's cache directory, where downloads go (``~/.cache/netspec/data``);
 3. for Fashion-MNIST, Debian's ``dataset-fashion-mnist`` package
    (``/usr/share/datasets/fashion-mnist``).
+
+A directory given explicitly (1.) must hold the data set: when it does not, netspec looks no
+further and does not download, so a mistyped path is reported rather than silently replaced
+by other files.
 
 A directory may hold the files flat, in a folder named after the data set, or in torchvision's
 layout (``FashionMNIST/raw/``, ``cifar-10-batches-py/``); IDX files may be gzipped or not.
@@ -109,14 +113,18 @@ def download_dir() -> Path:
     return cache_dir() / "data"
 
 
-def search_roots(data_dir: str | Path | None) -> list[Path]:
-    roots = []
-    if data_dir:
-        roots.append(Path(data_dir))
+def explicit_roots(data_dir: str | Path | None) -> list[tuple[str, Path]]:
+    """The data directory the user named, and how: ``--data-dir``, or else ``$NETSPEC_DATA``."""
+    if data_dir:  # the flag says where for this run: not $NETSPEC_DATA too
+        return [("--data-dir", Path(data_dir))]
     if env := os.environ.get("NETSPEC_DATA"):
-        roots.append(Path(env))
-    roots.append(download_dir())
-    return roots
+        return [("$NETSPEC_DATA", Path(env))]
+    return []
+
+
+def search_roots(data_dir: str | Path | None) -> list[Path]:
+    roots = [root for _, root in explicit_roots(data_dir)]
+    return roots or [download_dir()]
 
 
 def idx_path(directory: Path, stem: str) -> Path | None:
@@ -127,12 +135,13 @@ def idx_path(directory: Path, stem: str) -> Path | None:
     return None
 
 
-def _candidates(dataset: Dataset, roots: list[Path]) -> Iterator[Path]:
+def _candidates(dataset: Dataset, roots: list[Path], system: bool) -> Iterator[Path]:
     for root in roots:
         yield root
         for folder in dataset.folders:
             yield root / folder
-    yield from dataset.system_dirs
+    if system:
+        yield from dataset.system_dirs
 
 
 def _complete(dataset: Dataset, directory: Path) -> bool:
@@ -142,16 +151,47 @@ def _complete(dataset: Dataset, directory: Path) -> bool:
 
 
 def find(dataset: Dataset, data_dir: str | Path | None) -> tuple[Path | None, list[Path]]:
-    """The first directory holding the whole data set, and every directory looked in."""
+    """The first directory holding the whole data set, and every directory looked in. With
+    an explicit data directory, only there."""
     tried = []
-    for directory in _candidates(dataset, search_roots(data_dir)):
+    system = not explicit_roots(data_dir)
+    for directory in _candidates(dataset, search_roots(data_dir), system):
         tried.append(directory)
         if _complete(dataset, directory):
             return directory, tried
     return None, tried
 
 
-def not_found_message(dataset: Dataset, tried: list[Path], failure: str = "") -> str:
+def missing_files(dataset: Dataset, directory: Path) -> list[str]:
+    """The data set's files that ``directory`` lacks (IDX files: with or without .gz)."""
+    if dataset.format == "idx":
+        return [f"{stem}[.gz]" for stem in IDX_FILES if idx_path(directory, stem) is None]
+    return [name for name in CIFAR_FILES if not (directory / name).is_file()]
+
+
+def _explicit_problem(dataset: Dataset, data_dir: str | Path | None) -> str:
+    """What is wrong with each directory the user named, and that netspec looked no further."""
+    lines = []
+    for how, root in explicit_roots(data_dir):
+        if not root.is_dir():
+            lines.append(f"{how} {root}: {'not a' if root.exists() else 'no such'} directory")
+            continue
+        # The closest candidate: the one holding most of the files.
+        candidates = [root, *(root / folder for folder in dataset.folders)]
+        closest = min(candidates, key=lambda path: len(missing_files(dataset, path)))
+        lacking = missing_files(dataset, closest)
+        lines.append(f"{how} {root}: {closest} lacks {', '.join(lacking)}")
+    lines.append("A data directory was given, so netspec looked nowhere else and did not download.")
+    return "\n".join(lines)
+
+
+def not_found_message(
+    dataset: Dataset,
+    tried: list[Path],
+    failure: str = "",
+    data_dir: str | Path | None = None,
+) -> str:
     places = "\n".join(f"  {path}" for path in tried)
+    explicit = f"\n{_explicit_problem(dataset, data_dir)}" if explicit_roots(data_dir) else ""
     failed = f"\nThe download failed: {failure}" if failure else ""
-    return f"{dataset.name} not found. Looked in:\n{places}{failed}\n{dataset.how_to_get}"
+    return f"{dataset.name} not found. Looked in:\n{places}{explicit}{failed}\n{dataset.how_to_get}"

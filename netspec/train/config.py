@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
+from netspec.layers.args import describe_value
 from netspec.spec.messages import explain
-from netspec.spec.model import TrainConfig
+from netspec.spec.model import DATASETS, TrainConfig
+
+DEVICES = ("auto", "cpu", "cuda", "mps")
 
 
 class ConfigError(Exception):
@@ -25,6 +28,7 @@ class RunConfig:
     device: str = "auto"
     data_dir: str | None = None
     max_steps: int | None = None
+    save_every: int | None = None  # steps between mid-epoch checkpoints; None: epoch ends only
 
     @property
     def settings(self) -> TrainConfig:
@@ -39,7 +43,48 @@ class RunConfig:
 
 
 # Flags that may differ when a run resumes: they do not change what is computed.
-RESUMABLE_CHANGES = {"device", "data_dir"}
+RESUMABLE_CHANGES = {"device", "data_dir", "save_every"}
+
+
+def parse_run_config(data: Any) -> RunConfig:
+    """A RunConfig from its JSON form (config.json, a checkpoint), every field checked.
+
+    Raises ValueError naming the first wrong field: ``train.epochs: must be ≥ 1, got -1``.
+    """
+    if not isinstance(data, dict):
+        raise ValueError(f"expected a mapping, got {describe_value(data)}")
+    names = [field.name for field in fields(RunConfig)]
+    if missing := [name for name in names if name not in data]:
+        raise ValueError(f"missing field '{missing[0]}'")
+    if extra := [str(key) for key in data if key not in names]:
+        raise ValueError(f"unexpected field '{extra[0]}'")
+
+    def wrong(name: str, expected: str) -> ValueError:
+        return ValueError(f"{name}: expected {expected}, got {describe_value(data[name])}")
+
+    for name in ("spec", "architecture"):
+        if not isinstance(data[name], str):
+            raise wrong(name, "a string")
+    if data["data"] not in DATASETS:
+        raise wrong("data", "one of " + ", ".join(DATASETS))
+    if data["device"] not in DEVICES:
+        raise wrong("device", "one of " + ", ".join(DEVICES))
+    if data["data_dir"] is not None and not isinstance(data["data_dir"], str):
+        raise wrong("data_dir", "a string or nothing")
+    for name in ("max_steps", "save_every"):
+        value = data[name]
+        if value is not None and (type(value) is not int or value < 1):
+            raise wrong(name, "a whole number ≥ 1 or nothing")
+    try:
+        settings = TrainConfig.model_validate(data["train"])
+    except ValidationError as error:
+        problem = error.errors(include_url=False)[0]
+        where = ".".join(str(part) for part in ("train", *problem["loc"]))
+        raise ValueError(f"{where}: {explain(problem)}") from error
+    if settings.data != data["data"]:
+        got = describe_value(settings.data)
+        raise ValueError(f"train.data is {got} but data is {describe_value(data['data'])}")
+    return RunConfig(**{**data, "train": settings.model_dump()})
 
 
 def resolve(
@@ -50,6 +95,7 @@ def resolve(
     device: str = "auto",
     data_dir: str | None = None,
     max_steps: int | None = None,
+    save_every: int | None = None,
 ) -> RunConfig:
     """The spec's train section with the flags that were given laid over it."""
     given = {key: value for key, value in overrides.items() if value is not None}
@@ -59,6 +105,9 @@ def resolve(
         problem = error.errors(include_url=False)[0]
         flag = "--" + str(problem["loc"][0]).replace("_", "-")
         raise ConfigError(f"{flag}: {explain(problem)}") from error
+    for name, value in (("--max-steps", max_steps), ("--save-every", save_every)):
+        if value is not None and value < 1:
+            raise ConfigError(f"{name}: must be ≥ 1, got {value}")
     if settings.data is None:
         raise ConfigError(
             "no data set: give --data (fashion_mnist, mnist or cifar10) or set train.data in "
@@ -72,6 +121,7 @@ def resolve(
         device=device,
         data_dir=data_dir,
         max_steps=max_steps,
+        save_every=save_every,
     )
 
 
@@ -105,4 +155,5 @@ def resumed(saved: RunConfig, requested: RunConfig, explicit: set[str]) -> RunCo
         device=requested.device if "device" in explicit else saved.device,
         data_dir=requested.data_dir if "data_dir" in explicit else saved.data_dir,
         max_steps=saved.max_steps,
+        save_every=requested.save_every if "save_every" in explicit else saved.save_every,
     )

@@ -48,6 +48,49 @@ class DeviceError(Exception):
     pass
 
 
+class ResourceError(Exception):
+    """The machine cannot hold what was asked for: the model, a batch."""
+
+
+def available_memory() -> int | None:
+    """Bytes of memory this process may still take: the kernel's estimate of available
+    memory, capped by a cgroup memory limit; None where neither can be read."""
+    found = []
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                found.append(int(line.split()[1]) * 1024)
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        limit = Path("/sys/fs/cgroup/memory.max").read_text().strip()
+        if limit != "max":
+            used = int(Path("/sys/fs/cgroup/memory.current").read_text())
+            found.append(max(int(limit) - used, 0))
+    except (OSError, ValueError):
+        pass
+    return min(found) if found else None
+
+
+_OUT_OF_MEMORY = (
+    "not enough memory",
+    "can't allocate memory",
+    "out of memory",
+    "negative dimension",  # a size past int64 wraps around
+    "overflow",  # "Storage size calculation overflowed", "Overflow when unpacking long"
+)
+
+
+def is_out_of_memory(error: BaseException) -> bool:
+    """Whether an exception from building or running a model means memory ran out (or a
+    size could not even be represented)."""
+    if isinstance(error, MemoryError | torch.OutOfMemoryError):
+        return True
+    text = str(error).lower()
+    kinds = RuntimeError | TypeError | OverflowError
+    return isinstance(error, kinds) and any(part in text for part in _OUT_OF_MEMORY)
+
+
 def select(requested: str, convolutional: bool) -> Device:
     """``auto`` picks cuda, then mps, then cpu. CUDA trains in mixed precision; convolutional
     networks use channels_last memory, which is faster on CUDA and with oneDNN on CPU."""

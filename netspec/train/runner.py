@@ -7,7 +7,11 @@ atomically), ``report.json`` (final test accuracy, per class, confusion matrix) 
 
 A run can stop three ways besides finishing: Ctrl-C (a checkpoint of the exact position is
 saved; ``--resume`` continues as if nothing happened), a loss that is no longer finite (the run
-stops, the last good checkpoint stays), or ``max_steps``.
+stops, the last good checkpoint stays), or ``max_steps``. With ``save_every`` a checkpoint of
+the exact position is also written every N steps, so even a killed run resumes from there.
+
+A run holds the lock of its directory while it runs (``rundir.locked``); a second run of the
+same directory is refused.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import signal
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -37,12 +42,20 @@ from netspec.shapes import format_dims
 from netspec.train import checkpoint, datasets
 from netspec.train.batches import Batches
 from netspec.train.catalog import DATASETS, Dataset
-from netspec.train.config import RunConfig, resolve, resumed
+from netspec.train.checkpoint import METRIC_FIELDS, CheckpointError, Position
+from netspec.train.config import ConfigError, RunConfig, parse_run_config, resolve, resumed
 from netspec.train.datasets import DataError
-from netspec.train.device import Device, select
+from netspec.train.device import (
+    Device,
+    ResourceError,
+    available_memory,
+    is_out_of_memory,
+    select,
+)
 from netspec.train.evaluation import Evaluation, evaluate, print_evaluation
 from netspec.train.plots import plot_confusion, plot_curves
 from netspec.train.progress import EpochProgress
+from netspec.train.rundir import RunDirError, locked, remove_stale_temporaries
 
 LOSSES: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
     "cross_entropy": F.cross_entropy,
@@ -51,30 +64,12 @@ LOSSES: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
         outputs, F.one_hot(labels, outputs.shape[1]).to(outputs.dtype)
     ),
 }
-METRIC_FIELDS = (
-    "epoch", "steps", "train_loss", "train_accuracy", "test_loss", "test_accuracy", "lr",
-    "images_per_second", "seconds",
-)  # fmt: skip
 
 
 class Callback(Protocol):
     """Called after every training step (e.g. to log, or to stop the run)."""
 
     def __call__(self, run: Run) -> None: ...
-
-
-@dataclass
-class Position:
-    """Where a run is: the epoch in progress (0-based), the next step in it, and the epoch's
-    running sums so far. A checkpoint stores it, so a resumed run goes on from there."""
-
-    epoch: int = 0
-    step: int = 0
-    global_step: int = 0
-    loss_sum: float = 0.0
-    correct: int = 0
-    seen: int = 0
-    seconds: float = 0.0
 
 
 @dataclass
@@ -135,6 +130,174 @@ def _scheduler(
     return None
 
 
+def _too_large(parameters: int) -> str:
+    return (
+        f"not enough memory to build the model: {parameters:,} parameters "
+        f"({parameters * 4 / 2**30:,.1f} GiB as float32)"
+    )
+
+
+def check_memory(checked: CheckedSpec) -> None:
+    """Refuse a model whose float32 weights alone exceed the memory left: the parameter count
+    is known before anything is allocated, so this costs nothing."""
+    assert checked.shapes is not None
+    parameters = checked.shapes.total_params
+    available = available_memory()
+    if available is not None and parameters * 4 > available:
+        raise ResourceError(_too_large(parameters))
+
+
+def build_model(checked: CheckedSpec, device: torch.device) -> torch.nn.Module:
+    """The spec's model on ``device``; a ResourceError, not a crash, when it cannot fit."""
+    check_memory(checked)
+    try:
+        return netspec.build(checked).to(device)
+    except (RuntimeError, MemoryError, TypeError, OverflowError) as error:
+        if is_out_of_memory(error):
+            assert checked.shapes is not None
+            raise ResourceError(_too_large(checked.shapes.total_params)) from error
+        raise
+
+
+def _dims(tensor: torch.Tensor) -> str:
+    return "×".join(map(str, tensor.shape)) if tensor.ndim else "a scalar"
+
+
+def check_weights(saved: dict[str, torch.Tensor], model: torch.nn.Module, where: str) -> None:
+    """A checkpoint's weights must be the model's: the same names, shapes and dtypes."""
+    expected = model.state_dict()
+    for name, tensor in expected.items():
+        if name not in saved:
+            raise CheckpointError(f"{where}: weight '{name}' is missing")
+        found = saved[name]
+        if found.shape != tensor.shape:
+            raise CheckpointError(
+                f"{where}: weight '{name}' is {_dims(found)} in the checkpoint, "
+                f"{_dims(tensor)} in the spec"
+            )
+        if found.dtype != tensor.dtype:
+            raise CheckpointError(
+                f"{where}: weight '{name}' is {found.dtype} in the checkpoint, "
+                f"{tensor.dtype} in the spec"
+            )
+    for name in saved:
+        if name not in expected:
+            raise CheckpointError(f"{where}: unexpected weight '{name}'")
+
+
+# The per-parameter state each optimizer keeps ('step' is a scalar, the rest weight-shaped).
+OPTIMIZER_STATE = {
+    "adam": {"step", "exp_avg", "exp_avg_sq", "max_exp_avg_sq"},
+    "adamw": {"step", "exp_avg", "exp_avg_sq", "max_exp_avg_sq"},
+    "sgd": {"momentum_buffer"},
+}
+
+
+def _is_number(value: Any) -> bool:
+    return type(value) in (int, float) and math.isfinite(value)
+
+
+def _check_param_groups(saved: Any, template: list[dict[str, Any]]) -> None:
+    """Saved hyperparameters must have the fresh optimizer's keys and kinds of values, and
+    numbers must be finite and ≥ 0 (a learning rate of NaN trains nothing)."""
+    if len(saved) != len(template):
+        raise ValueError(f"param_groups: expected {len(template)} group(s), got {len(saved)}")
+    for index, (group, fresh) in enumerate(zip(saved, template, strict=True)):
+        where = f"param_groups[{index}]"
+        if missing := [key for key in fresh if key not in group]:
+            raise ValueError(f"{where}: missing '{missing[0]}'")
+        if extra := [str(key) for key in group if key not in fresh]:
+            raise ValueError(f"{where}: unexpected '{extra[0]}'")
+        for key, expected in fresh.items():
+            value = group[key]
+            problem = ""
+            if key == "params":
+                problem = "" if value == expected else f"the parameters {expected}"
+            elif isinstance(expected, bool) or expected is None:
+                problem = "" if value is None or isinstance(value, bool) else "true or false"
+            elif isinstance(expected, int | float):
+                ok = _is_number(value) and value >= 0
+                problem = "" if ok else "a finite number ≥ 0"
+            elif isinstance(expected, tuple | list):
+                ok = (
+                    isinstance(value, tuple | list)
+                    and len(value) == len(expected)
+                    and all(_is_number(v) and v >= 0 for v in value)
+                )
+                problem = "" if ok else f"{len(expected)} finite numbers ≥ 0"
+            elif type(value) is not type(expected):
+                problem = f"a {type(expected).__name__}"
+            if problem:
+                raise ValueError(
+                    f"{where}.{key}: expected {problem}, got {checkpoint.describe(value)}"
+                )
+
+
+def _check_optimizer_state(
+    saved: dict[Any, Any], parameters: list[torch.nn.Parameter], kind: str, steps: int
+) -> None:
+    allowed = OPTIMIZER_STATE[kind]
+    if kind != "sgd" and steps > 0 and not saved:
+        raise ValueError(f"state: empty, but the run has taken {steps} step(s)")
+    for index, entry in saved.items():
+        if not 0 <= index < len(parameters):
+            raise ValueError(
+                f"state: parameter {index} does not exist (the model has {len(parameters)})"
+            )
+        parameter = parameters[index]
+        for key, value in entry.items():
+            where = f"state.{index}.{key}"
+            if key not in allowed:
+                raise ValueError(f"{where}: not part of {kind}'s state")
+            if key == "momentum_buffer" and value is None:
+                continue
+            if not isinstance(value, torch.Tensor) or not value.is_floating_point():
+                raise ValueError(
+                    f"{where}: expected a floating-point tensor, got {checkpoint.describe(value)}"
+                )
+            shape = () if key == "step" else tuple(parameter.shape)
+            if tuple(value.shape) != shape:
+                raise ValueError(f"{where}: expected shape {list(shape)}, got {list(value.shape)}")
+            if key == "step" and float(value) < 0:
+                raise ValueError(f"{where}: must be ≥ 0, got {float(value):g}")
+
+
+# Scheduler fields that change as it steps; the others follow from the settings.
+SCHEDULER_PROGRESS = {"last_epoch", "_step_count", "_last_lr", "_is_initial",
+                      "_get_lr_called_within_step"}  # fmt: skip
+
+
+def _check_scheduler(saved: dict[str, Any], template: dict[str, Any], steps: int) -> None:
+    if missing := [key for key in template if key not in saved]:
+        raise ValueError(f"missing '{missing[0]}'")
+    if extra := [str(key) for key in saved if key not in template]:
+        raise ValueError(f"unexpected '{extra[0]}'")
+    for key, expected in template.items():
+        if key not in SCHEDULER_PROGRESS and saved[key] != expected:
+            raise ValueError(
+                f"{key}: expected {expected!r} (from the run's settings), got "
+                f"{checkpoint.describe(saved[key])}"
+            )
+    for key, value in (("last_epoch", steps), ("_step_count", steps + 1)):
+        if saved[key] != value or type(saved[key]) is not int:
+            raise ValueError(
+                f"{key}: expected {value} (the run's step count), got "
+                f"{checkpoint.describe(saved[key])}"
+            )
+    rates = saved["_last_lr"]
+    if not (
+        isinstance(rates, list)
+        and len(rates) == len(template["_last_lr"])
+        and all(_is_number(rate) and rate >= 0 for rate in rates)
+    ):
+        raise ValueError(f"_last_lr: expected finite numbers ≥ 0, got {checkpoint.describe(rates)}")
+    for key in ("_is_initial", "_get_lr_called_within_step"):
+        if key in saved and not isinstance(saved[key], bool):
+            raise ValueError(
+                f"{key}: expected true or false, got {checkpoint.describe(saved[key])}"
+            )
+
+
 class _StopOnSigint:
     """First Ctrl-C: finish the current step, save, stop. Second: stop at once."""
 
@@ -190,8 +353,16 @@ class Run:
 
     # --- set-up -------------------------------------------------------------------------------
 
-    def prepare(self, download: bool = True, resume_from: dict[str, Any] | None = None) -> None:
+    def prepare(
+        self,
+        download: bool = True,
+        resume_from: dict[str, Any] | None = None,
+        checkpoint_path: Path | None = None,
+    ) -> None:
+        """Load the data, build the model, optimizer and schedule; restore ``resume_from`` (a
+        checkpoint loaded from ``checkpoint_path``) if given."""
         fits(self.network, self.dataset)
+        check_memory(self.checked)  # before the data is read
         self.device = select(self.config.device, _convolutional(self.network))
         split = datasets.load(self.config.data, self.config.data_dir, download=download)
         normalization = (
@@ -214,8 +385,7 @@ class Run:
         self.total_steps = min(total, self.config.max_steps or total)
 
         torch.manual_seed(self.settings.seed)  # the same seed gives the same initial weights
-        model = netspec.build(self.checked)
-        model = model.to(self.device.device)
+        model = build_model(self.checked, self.device.device)
         if self.device.channels_last:
             model = model.to(memory_format=torch.channels_last)
         self.model = model
@@ -225,21 +395,67 @@ class Run:
         scale = self.device.amp_dtype == torch.float16
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=scale)
         if resume_from is not None:
-            self._restore(resume_from)
+            self._restore(resume_from, checkpoint_path or self.run_dir / "last.pt")
 
-    def _restore(self, state: dict[str, Any]) -> None:
-        self.model.load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        if self.scheduler is not None and state["scheduler"] is not None:
+    def _restore(self, state: dict[str, Any], path: Path) -> None:
+        """Put a checkpoint's state in place, after checking what only the network, the data
+        and the settings can tell (``checkpoint.load`` checked the rest)."""
+        check_weights(state["model"], self.model, f"{path} does not fit {self.config.spec}")
+        position = Position(**state["position"])
+        steps = self.steps_per_epoch
+        if position.step > steps:
+            raise CheckpointError(
+                f"{path}: position.step is {position.step}, but an epoch of {self.config.data} "
+                f"has {steps} steps (batches of {self.settings.batch_size})"
+            )
+        reached = position.epoch * steps + position.step
+        if position.global_step > reached or (
+            not self.config.max_steps and position.global_step != reached
+        ):
+            raise CheckpointError(
+                f"{path}: position.global_step is {position.global_step}, but epoch "
+                f"{position.epoch} of {steps} steps, step {position.step} is step {reached}: "
+                "the checkpoint does not fit this data"
+            )
+        optimizer = state["optimizer"]
+        try:
+            template = self.optimizer.state_dict()["param_groups"]
+            _check_param_groups(optimizer["param_groups"], template)
+            parameters = [p for group in self.optimizer.param_groups for p in group["params"]]
+            _check_optimizer_state(
+                optimizer["state"], parameters, self.settings.optimizer, position.global_step
+            )
+        except ValueError as error:
+            raise CheckpointError(f"{path}: optimizer.{error}") from error
+        try:
+            self.optimizer.load_state_dict(optimizer)
+        except (ValueError, KeyError, TypeError, RuntimeError) as error:
+            raise CheckpointError(f"{path}: optimizer: cannot be restored: {error}") from error
+        if self.scheduler is not None:
+            try:
+                _check_scheduler(
+                    state["scheduler"], self.scheduler.state_dict(), position.global_step
+                )
+            except ValueError as error:
+                raise CheckpointError(f"{path}: scheduler.{error}") from error
             self.scheduler.load_state_dict(state["scheduler"])
-        if state.get("scaler"):
-            self.scaler.load_state_dict(state["scaler"])
-        self.position = Position(**state["position"])
+        if self.scaler.is_enabled() and state["scaler"]:
+            try:
+                self.scaler.load_state_dict(state["scaler"])
+            except (KeyError, TypeError, ValueError, RuntimeError) as error:
+                raise CheckpointError(f"{path}: scaler: not a gradient scaler's state") from error
+        try:
+            torch.set_rng_state(state["rng"]["torch"])
+            if self.device.type == "cuda" and state["rng"].get("cuda"):
+                torch.cuda.set_rng_state_all(state["rng"]["cuda"])
+        except (RuntimeError, ValueError, IndexError) as error:
+            raise CheckpointError(
+                f"{path}: rng: not a valid random number generator state ({error})"
+            ) from error
+        self.model.load_state_dict(state["model"])
+        self.position = position
         self.history = list(state["history"])
         self.best_accuracy = float(state["best_accuracy"])
-        torch.set_rng_state(state["rng"]["torch"])
-        if self.device.type == "cuda" and state["rng"].get("cuda"):
-            torch.cuda.set_rng_state_all(state["rng"]["cuda"])
 
     # --- the loop -----------------------------------------------------------------------------
 
@@ -248,13 +464,14 @@ class Run:
         self.stop.requested = True
 
     def train(self) -> RunResult:
+        limit = self.config.max_steps
         with self.stop.installed():
             while self.position.epoch < self.settings.epochs:
+                if limit and self.position.global_step >= limit:
+                    break  # checked first too: a resumed run that reached it trains no more
                 outcome = self._epoch()
                 if outcome is not None:
                     return outcome
-                if self.config.max_steps and self.position.global_step >= self.config.max_steps:
-                    break
         return self._finish()
 
     def _epoch(self) -> RunResult | None:
@@ -278,6 +495,12 @@ class Run:
                 position.global_step += 1
                 if position.step % check_every == 0 and not torch.isfinite(loss_sum):
                     return self._diverged(float(loss))
+                if self._checkpoint_due():
+                    if not torch.isfinite(loss_sum):  # never save a diverged state
+                        return self._diverged(float(loss))
+                    position.loss_sum, position.correct = float(loss_sum), int(correct)
+                    position.seen, position.seconds = seen, time.perf_counter() - started
+                    self._save(self.run_dir / "last.pt")
                 for callback in self.callbacks:
                     callback(self)
                 if progress.due(position.step):
@@ -299,6 +522,15 @@ class Run:
             return self._interrupted()
         self._end_epoch()
         return None
+
+    def _checkpoint_due(self) -> bool:
+        """Whether ``save_every`` asks for a mid-epoch checkpoint now. Not at an epoch's last
+        step: the end-of-epoch checkpoint follows at once."""
+        every = self.config.save_every
+        position = self.position
+        return bool(every) and (
+            position.global_step % every == 0 and position.step < self.steps_per_epoch
+        )
 
     def step(self, images: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """One optimisation step on a batch; returns the (detached) outputs and loss."""
@@ -341,9 +573,10 @@ class Run:
         improved = test.accuracy > self.best_accuracy
         if improved:
             self.best_accuracy = test.accuracy
-        self._save(self.run_dir / "last.pt")
-        if improved:
+            # best.pt first: a run killed between the two writes leaves a last.pt whose best
+            # accuracy is in best.pt, never one that names a best.pt not written yet.
             self._save(self.run_dir / "best.pt")
+        self._save(self.run_dir / "last.pt")
         self.console.print(
             f"epoch {row['epoch']}/{self.settings.epochs}  "
             f"train loss {row['train_loss']:.4f} acc {row['train_accuracy']:.2%}  "
@@ -357,8 +590,10 @@ class Run:
     def _diverged(self, value: float) -> RunResult:
         position = self.position
         last = self.run_dir / "last.pt"
+        # With save_every the last checkpoint may be mid-epoch: name no epoch count then.
+        after = "" if self.config.save_every else f" (after {plural(len(self.history), 'epoch')})"
         kept = (
-            f"The last good checkpoint is {last} (after {plural(len(self.history), 'epoch')})."
+            f"The last good checkpoint is {last}{after}."
             if last.exists()
             else "No checkpoint was saved: it diverged in the first epoch."
         )
@@ -395,14 +630,20 @@ class Run:
             "seconds": round(sum(row["seconds"] for row in self.history), 3),
             "final": final.to_json(),
         }
-        write_atomically(self.run_dir / "report.json", json.dumps(report, indent=2) + "\n")
+        write_file(self.run_dir / "report.json", json.dumps(report, indent=2) + "\n")
         name = self.network.name
-        if self.history:
-            plot_curves(self.history, f"{name} on {self.config.data}", self.run_dir / "curves.png")
-        plot_confusion(
-            final.confusion, final.classes, f"{name} on {self.config.data}: test set",
-            self.run_dir / "confusion.png",
-        )  # fmt: skip
+        try:
+            if self.history:
+                curves = self.run_dir / "curves.png"
+                plot_curves(self.history, f"{name} on {self.config.data}", curves)
+            plot_confusion(
+                final.confusion, final.classes, f"{name} on {self.config.data}: test set",
+                self.run_dir / "confusion.png",
+            )  # fmt: skip
+        except OSError as error:
+            raise RunDirError(
+                f"{self.run_dir}: cannot write the plots: {error.strerror or error}"
+            ) from error
         print_evaluation(final, self.console, f"test set ({self.config.data})")
         message = (
             f"finished: test accuracy {final.accuracy:.2%} (best {self.best_accuracy:.2%}) "
@@ -441,8 +682,17 @@ class Run:
         writer = csv.DictWriter(table, fieldnames=METRIC_FIELDS, lineterminator="\n")
         writer.writeheader()
         writer.writerows(self.history)
-        write_atomically(self.run_dir / "metrics.csv", table.getvalue())
-        write_atomically(self.run_dir / "metrics.json", json.dumps(self.history, indent=2) + "\n")
+        write_file(self.run_dir / "metrics.csv", table.getvalue())
+        write_file(self.run_dir / "metrics.json", json.dumps(self.history, indent=2) + "\n")
+
+
+def write_file(path: Path, text: str) -> None:
+    """Write a run's file atomically; a failure (a full disk) is a RunDirError that leaves the
+    previous file as it was."""
+    try:
+        write_atomically(path, text)
+    except OSError as error:
+        raise RunDirError(f"{path}: cannot write: {error.strerror or error}") from error
 
 
 # --- entry points ------------------------------------------------------------------------------
@@ -472,6 +722,7 @@ def train(
     device: str = "auto",
     data_dir: str | None = None,
     max_steps: int | None = None,
+    save_every: int | None = None,
     download: bool = True,
     console: Console | None = None,
     callbacks: Sequence[Callback] = (),
@@ -479,57 +730,82 @@ def train(
 ) -> RunResult:
     """Train a spec. ``overrides`` holds train-section values given as flags (None: not given);
     ``explicit`` names the flags the user gave, which must agree with a resumed run.
+    ``save_every`` writes last.pt every N steps as well as at each epoch's end.
 
-    Raises SpecError, DataError, ConfigError, DeviceError or CheckpointError.
+    Raises SpecError, DataError, ConfigError, DeviceError, CheckpointError,
+    RunDirError or ResourceError.
     """
-    from netspec.train.config import ConfigError
-
     console = console or Console(highlight=False)
     spec_path = Path(spec_path)
     checked = load(spec_path)
     assert checked.spec is not None
     requested = resolve(
         spec_path, plan(checked).digest(), checked.spec.train, overrides or {}, device,
-        data_dir, max_steps,
+        data_dir, max_steps, save_every,
     )  # fmt: skip
-    state = None
-    if resume:
-        run_dir = Path(out) if out else _latest_run(checked.spec.name)
-        if run_dir is None or not (run_dir / "last.pt").exists():
-            where = f"in {run_dir}" if run_dir else f"under runs/{checked.spec.name}-*"
-            raise ConfigError(f"--resume: no run to resume {where} (no last.pt)")
-        state = checkpoint.load(run_dir / "last.pt")
-        config = resumed(RunConfig.from_json(state["config"]), requested, explicit or set())
-    else:
-        run_dir = Path(out) if out else new_run_dir(checked.spec.name)
-        if (run_dir / "last.pt").exists():
+    if out:
+        run_dir = Path(out)
+    elif resume:
+        latest = _latest_run(checked.spec.name)
+        if latest is None:
             raise ConfigError(
-                f"{run_dir} already holds a run: add --resume to continue it, or choose "
-                "another --out"
+                f"--resume: no run to resume under runs/{checked.spec.name}-* (no last.pt)"
             )
-        config = requested
+        run_dir = latest
+    else:
+        run_dir = new_run_dir(checked.spec.name)
+    last = run_dir / "last.pt"
+    if resume and not last.exists():
+        raise ConfigError(f"--resume: no run to resume in {run_dir} (no last.pt)")
 
-    run = Run(checked, config, run_dir, console, callbacks)
-    run.prepare(download=download, resume_from=state)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    write_atomically(run_dir / "config.json", json.dumps(config.to_json(), indent=2) + "\n")
-    settings = config.settings
-    schedule = "" if settings.schedule == "none" else f", {settings.schedule} schedule"
-    console.print(
-        f"training {checked.spec.name} on {config.data} ({run.train_batches.samples:,} train / "
-        f"{run.test_batches.samples:,} test images): {plural(settings.epochs, 'epoch')} of "
-        f"{run.steps_per_epoch:,} steps, batch {settings.batch_size}, {settings.optimizer} "
-        f"lr {settings.lr:g}{schedule}, on {run.device.describe()}",
-        highlight=False,
-        soft_wrap=True,
-    )
-    if state is not None:
+    # Everything below reads or writes the run directory: only with its lock held.
+    with locked(run_dir):
+        removed = remove_stale_temporaries(run_dir)
+        if removed:
+            names = ", ".join(path.name for path in removed)
+            console.print(f"removed what a killed run left half-written: {names}")
+        state = None
+        if resume:
+            state = checkpoint.load(last)
+            config = resumed(parse_run_config(state["config"]), requested, explicit or set())
+        else:
+            if last.exists():
+                raise ConfigError(
+                    f"{run_dir} already holds a run: add --resume to continue it, or choose "
+                    "another --out"
+                )
+            config = requested
+        run = Run(checked, config, run_dir, console, callbacks)
+        run.prepare(download=download, resume_from=state, checkpoint_path=last)
+        write_file(run_dir / "config.json", json.dumps(config.to_json(), indent=2) + "\n")
+        settings = config.settings
+        schedule = "" if settings.schedule == "none" else f", {settings.schedule} schedule"
         console.print(
-            f"resuming {run_dir} at epoch {run.position.epoch + 1}, step {run.position.step}",
+            f"training {checked.spec.name} on {config.data} ({run.train_batches.samples:,} "
+            f"train / {run.test_batches.samples:,} test images): "
+            f"{plural(settings.epochs, 'epoch')} of {run.steps_per_epoch:,} steps, batch "
+            f"{settings.batch_size}, {settings.optimizer} lr {settings.lr:g}{schedule}, on "
+            f"{run.device.describe()}",
             highlight=False,
             soft_wrap=True,
         )
-    return run.train()
+        if state is not None:
+            console.print(
+                f"resuming {run_dir} at epoch {run.position.epoch + 1}, step {run.position.step}",
+                highlight=False,
+                soft_wrap=True,
+            )
+        try:
+            return run.train()
+        except (RuntimeError, MemoryError) as error:
+            if not is_out_of_memory(error):
+                raise
+            detail = str(error).strip().splitlines()[0] if str(error).strip() else "no detail"
+            raise ResourceError(
+                f"not enough memory to train {checked.spec.name} in batches of "
+                f"{settings.batch_size} on {run.device.type} ({detail}); try a smaller "
+                "--batch-size"
+            ) from error
 
 
 def evaluate_checkpoint(
@@ -545,31 +821,24 @@ def evaluate_checkpoint(
     checked = load(spec_path)
     assert checked.spec is not None
     network = plan(checked)
-    state = checkpoint.load(Path(checkpoint_path))
-    name = data or state.get("dataset") or checked.spec.train.data
-    if name is None:
-        from netspec.train.config import ConfigError
-
-        raise ConfigError("no data set: give --data (fashion_mnist, mnist or cifar10)")
+    state = checkpoint.load(Path(checkpoint_path))  # every field checked
+    name = data or state["dataset"]
     dataset = DATASETS[name]
     fits(network, dataset)
+    check_memory(checked)
     chosen = select(device, _convolutional(network))
-    model = netspec.build(checked).to(chosen.device)
-    try:
-        model.load_state_dict(state["model"])
-    except RuntimeError as error:
-        detail = str(error).splitlines()[1].strip() if "\n" in str(error) else str(error)
-        raise checkpoint.CheckpointError(
-            f"{checkpoint_path} does not fit {spec_path}: {detail}"
-        ) from error
+    model = build_model(checked, chosen.device)
+    check_weights(state["model"], model, f"{checkpoint_path} does not fit {spec_path}")
+    model.load_state_dict(state["model"])
     split = datasets.load(name, data_dir, download=download)
-    normalization = state.get("normalization") or {"mean": split.mean, "std": split.std}
+    normalization = state["normalization"]
+    if len(normalization["mean"]) != dataset.shape[0]:  # --data with other channels
+        normalization = {"mean": split.mean, "std": split.std}
     batches = Batches(
         split.test_images, split.test_labels, 1000, normalization["mean"], normalization["std"],
         chosen.device, chosen.channels_last,
     )  # fmt: skip
     if chosen.channels_last:
         model = model.to(memory_format=torch.channels_last)
-    settings = RunConfig.from_json(state["config"]).settings if "config" in state else None
-    loss = LOSSES[settings.loss if settings else checked.spec.train.loss]
+    loss = LOSSES[parse_run_config(state["config"]).settings.loss]
     return evaluate(model, batches, loss, dataset.classes, chosen.amp_dtype)
