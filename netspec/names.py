@@ -27,7 +27,9 @@ MODULE_ATTRIBUTES = frozenset(
 )
 # Names generated code relies on; "input" is how `from:` refers to the network's input.
 CODE_NAMES = frozenset({"input", "self", "x", "torch", "nn", "F", "super"})
-# Module-level names of a generated file, which the spec's name must not take.
+# Module-level names of a generated file, which the spec's name must not take. (The code
+# generator would give the network another name anyway, as it does for `print` or `model`, but
+# a spec called `main` or `OrderedDict` is more likely a mistake.)
 GENERATED_GLOBALS = frozenset({"torch", "nn", "OrderedDict", "INPUT_SHAPE", "OUTPUT_SHAPE", "main"})
 # Fixed here rather than read from `keyword`, whose soft keywords vary by Python version.
 KEYWORDS = frozenset(keyword.kwlist) | {"_", "case", "match", "type"}

@@ -11,7 +11,11 @@ Only identifiers validated by netspec, numbers, booleans, None and a few fixed o
 
 from __future__ import annotations
 
+import ast
+import itertools
+import keyword
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 LINE_LENGTH = 88  # ruff's and black's default
@@ -66,6 +70,59 @@ def name(text: str) -> Atom:
     if not _IDENTIFIER.fullmatch(text):
         raise ValueError(f"not an identifier: {text!r}")
     return Atom(text)
+
+
+# --- identifiers -------------------------------------------------------------------------------
+
+
+def identifiers(source: str) -> frozenset[str]:
+    """Every name a piece of Python source binds or reads (not attributes or keywords of a
+    call): variables, functions, classes, arguments and imports."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Name):
+            found.add(node.id)
+        elif isinstance(node, ast.FunctionDef | ast.ClassDef):
+            found.add(node.name)
+        elif isinstance(node, ast.arg):
+            found.add(node.arg)
+        elif isinstance(node, ast.alias):
+            found.add(node.asname or node.name.split(".")[0])
+    return frozenset(found)
+
+
+class Namespace:
+    """The names of one scope of a generated file: fixed ones (what the file's own code binds
+    and reads there), then one per ``claim``. A claimed name is the wanted one unless that is
+    taken, else the wanted one with a suffix, so no two names of the scope can ever clash."""
+
+    def __init__(self, taken: Iterable[str] = ()) -> None:
+        self._taken = set(taken)
+
+    def claim(self, wanted: str) -> str:
+        for candidate in _candidates(wanted):
+            if candidate not in self._taken and not keyword.iskeyword(candidate):
+                self._taken.add(candidate)
+                return name(candidate).text
+        raise AssertionError("unreachable: the candidates never end")
+
+    def reserve(self, names: Iterable[str]) -> None:
+        """Take ``names`` without claiming them (names of an inner scope that reads ours)."""
+        self._taken.update(names)
+
+
+def _candidates(wanted: str) -> Iterator[str]:
+    """``BlkA``, ``BlkA2``, ``BlkA3``… for a class (``Blk1_2`` after a digit, so that it reads
+    as a second ``Blk1``, not as ``Blk12``); ``model``, ``model_`` (PEP 8's way to avoid a
+    clash), ``model_2``… otherwise."""
+    yield wanted
+    if wanted[:1].isupper():
+        separator = "_" if wanted[-1:].isdigit() else ""
+        for number in itertools.count(2):
+            yield f"{wanted}{separator}{number}"
+    yield f"{wanted}_"
+    for number in itertools.count(2):
+        yield f"{wanted}_{number}"
 
 
 @dataclass(frozen=True)

@@ -30,12 +30,9 @@ def import_file(path: Path) -> ModuleType:
 
 def compiled_model(module: ModuleType, checked: CheckedSpec, as_module: bool) -> torch.nn.Module:
     """The model a generated file defines: its class, or its factory function's result."""
-    from netspec.names import class_name
+    from netspec.backends.codegen import entry_name
 
-    assert checked.spec is not None
-    if as_module or not plan(checked).is_chain():
-        return getattr(module, class_name(checked.spec.name))()
-    return getattr(module, checked.spec.name)()
+    return getattr(module, entry_name(plan(checked), as_module))()
 
 
 def traced_shapes(model: torch.nn.Module, checked: CheckedSpec) -> dict[str, tuple[int, ...]]:
