@@ -279,6 +279,28 @@ def test_eval_refuses_a_wrong_checkpoint(
     assert (code, err) == (1, f"netspec eval: {expected}")
 
 
+def test_files_that_are_no_checkpoint(
+    spec: Path, fashion: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fifo = tmp_path / "pipe.pt"
+    os.mkfifo(fifo)  # would block torch.load forever
+    garbage = tmp_path / "garbage.pt"
+    garbage.write_bytes(bytes(range(256)) * 8)
+    unsafe = tmp_path / "unsafe.pt"
+    torch.save({"call": os.system}, unsafe)  # a pickle that would run code
+    cases = {
+        "/dev/zero": "/dev/zero is not a checkpoint: not a regular file",
+        str(fifo): f"{fifo} is not a checkpoint: not a regular file",
+        str(garbage): f"{garbage} is not a readable checkpoint: not a file torch.save wrote, "
+        "or a damaged one",
+        str(unsafe): f"{unsafe} is not a readable checkpoint: it holds objects other than "
+        "tensors and plain values, which netspec never loads",
+    }
+    for path, message in cases.items():
+        code, err = run_cli(["eval", str(spec), "--checkpoint", path], capsys)
+        assert (code, err) == (1, f"netspec eval: {message}")
+
+
 def test_a_checkpoint_with_a_flipped_byte_is_refused(
     run_copy: Path, spec: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

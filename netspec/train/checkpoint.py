@@ -13,7 +13,9 @@ from __future__ import annotations
 import hashlib
 import io
 import math
+import os
 import signal
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -117,11 +119,17 @@ def load(path: Path) -> dict[str, Any]:
     """Read a checkpoint written by ``save`` (tensors and plain values only: safe to load),
     with its checksum and every field checked."""
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        mode = os.stat(path).st_mode
     except FileNotFoundError as error:
         raise CheckpointError(f"{path}: no such checkpoint") from error
+    except OSError as error:
+        raise CheckpointError(f"{path}: cannot read: {error.strerror or error}") from error
+    if not stat.S_ISREG(mode):  # a pipe or a device would block, or never end
+        raise CheckpointError(f"{path} is not a checkpoint: not a regular file")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # pickle, zip and torch errors all mean "unreadable"
-        raise CheckpointError(f"{path} is not a readable checkpoint: {error}") from error
+        raise CheckpointError(f"{path} is not a readable checkpoint: {_reason(error)}") from error
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise CheckpointError(f"{path} is not a netspec checkpoint")
     version = state.get("version")
@@ -144,6 +152,16 @@ def load(path: Path) -> dict[str, Any]:
     except ValueError as error:
         raise CheckpointError(f"{path}: {error}") from error
     return state
+
+
+def _reason(error: Exception) -> str:
+    """Why torch could not load a file, in one line (never its advice to load unsafely)."""
+    text = str(error)
+    if "Unsupported global" in text or "unsupported GLOBAL" in text:
+        return "it holds objects other than tensors and plain values, which netspec never loads"
+    if "Weights only load failed" in text:
+        return "not a file torch.save wrote, or a damaged one"
+    return text.strip().splitlines()[0] if text.strip() else type(error).__name__
 
 
 # --- what a checkpoint must hold ---------------------------------------------------------------
