@@ -76,6 +76,7 @@ def _eprint(message: str) -> None:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    from netspec.diagnostics import printable_json
     from netspec.report import print_report, to_json, verdict
 
     console = _console()
@@ -100,7 +101,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         if not args.quiet and len(args.specs) > 1:
             console.print()
     if args.json:
-        print(json.dumps({"specs": [to_json(r) for r in results]}, indent=2, ensure_ascii=False))
+        print(printable_json({"specs": [to_json(r) for r in results]}))
     if usage_failed:
         return EXIT_USAGE
     return EXIT_OK if all(r.ok for r in results) else EXIT_SPEC_ERRORS

@@ -7,6 +7,7 @@ understand. Passes collect diagnostics instead of raising, so a user sees every 
 from __future__ import annotations
 
 import difflib
+import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -87,8 +88,9 @@ class SpecError(Exception):
         super().__init__("\n".join(str(d) for d in self.diagnostics))
 
 
-# C0 and C1 controls, DEL, and the marks that reorder text on screen (Trojan Source).
-_CONTROLS = "\x00-\x09\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069"
+# C0 and C1 controls, DEL, Unicode's line and paragraph separators, and the marks that reorder
+# text on screen (Trojan Source).
+_CONTROLS = "\x00-\x09\x0b-\x1f\x7f-\x9f\u200e\u200f\u2028-\u202e\u2066-\u2069"
 _UNPRINTABLE = re.compile(f"[\n{_CONTROLS}]")
 _UNPRINTABLE_BUT_NEWLINE = re.compile(f"[{_CONTROLS}]")
 
@@ -99,6 +101,13 @@ def printable(text: str, *, newlines: bool = False) -> str:
     breaks (a message of several lines); a diagnostic is one line."""
     pattern = _UNPRINTABLE_BUT_NEWLINE if newlines else _UNPRINTABLE
     return pattern.sub(_escape, text)
+
+
+def printable_json(value: object) -> str:
+    """JSON for people and tools alike: non-ASCII text stays readable, but the controls JSON
+    leaves raw (DEL, C1, line separators, bidi marks) are escaped as ``\\u`` sequences."""
+    text = json.dumps(value, indent=2, ensure_ascii=False)
+    return _UNPRINTABLE_BUT_NEWLINE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def _escape(match: re.Match[str]) -> str:

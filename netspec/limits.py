@@ -12,7 +12,6 @@ MAX_VALUES = 50_000  # YAML values in a spec, an alias counted at its expanded s
 MAX_NESTING = 64  # mappings and lists inside each other
 MAX_LAYERS = 4_000  # layers after expanding blocks and repeats (ResNet-1001: ~3,700)
 MAX_BLOCK_DEPTH = 32  # block uses inside block uses
-MAX_TABLE_ROWS = 300  # rows of `check`'s table (rich takes ~1 ms a row); --depth, --json show all
 MAX_DIAGRAM_NODES = 2_000  # Graphviz takes minutes past this; --depth groups blocks
 
 # What PyTorch can represent: sizes, counts and indices are int64; weights are float32.

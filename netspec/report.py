@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from rich import box
+from rich.cells import cell_len
 from rich.console import Console
-from rich.table import Table
 from rich.text import Text
 
 from netspec.check import CheckedSpec
 from netspec.diagnostics import plural, printable
 from netspec.ir import INPUT
-from netspec.limits import MAX_TABLE_ROWS
-from netspec.passes.collapse import Unit, external_inputs, unit_of, units
+from netspec.passes.collapse import external_inputs, unit_of, units
 
 MACS_NOTE = "MACs: multiply–accumulates of conv and linear layers for one sample"
 
@@ -60,53 +59,87 @@ def human_bytes(count: int) -> str:
     return f"{count} B"
 
 
-def layer_table(checked: CheckedSpec, depth: int | None = None) -> Table:
+@dataclass(frozen=True)
+class Column:
+    header: str
+    footer: str = ""
+    right: bool = False  # right-justified (numbers)
+
+
+Cell = tuple[str, str]  # text, rich style
+
+
+def render_table(columns: list[Column], rows: list[tuple[list[Cell], str]]) -> Text:
+    """A table laid out as rich's ``box.SIMPLE_HEAD`` (no outer edge or padding) lays it out,
+    but in one pass: rich's Table measures and wraps every cell, about a millisecond a row,
+    and a network may have thousands. Rows are (cells, row style); lines never wrap."""
+    cells = [[text for text, _ in row] for row, _ in rows]
+    texts = [[c.header for c in columns], *cells, [c.footer for c in columns]]
+    widths = [max(cell_len(row[i]) for row in texts) for i in range(len(columns))]
+    last = len(columns) - 1
+
+    def line(parts: list[Cell], style: str, out: Text) -> None:
+        for index, ((text, cell_style), column) in enumerate(zip(parts, columns, strict=True)):
+            room = " " * (widths[index] - cell_len(text))
+            left = "" if index == 0 else " "
+            right = "" if index == last else " " + " "  # padding, then the column gap
+            if column.right:
+                out.append(left + room)
+                out.append(text, style=" ".join(filter(None, (style, cell_style))) or None)
+                out.append(right)
+            else:
+                out.append(left)
+                out.append(text, style=" ".join(filter(None, (style, cell_style))) or None)
+                out.append(room + right)
+        out.append("\n")
+
+    table = Text(no_wrap=True, overflow="ignore")
+    line([(c.header, "") for c in columns], "bold", table)
+    table.append("─" * (sum(widths) + 3 * last) + "\n")
+    for row, style in rows:
+        line(row, style, table)
+    table.append(" " * (sum(widths) + 3 * last) + "\n")
+    line([(c.footer, "") for c in columns], "", table)
+    table.rstrip()
+    return table
+
+
+def layer_table(checked: CheckedSpec, depth: int | None = None) -> Text:
     """One row per layer (or, below ``depth``, per block): name, kind, output shape, params,
     MACs. An Inputs column names what a row reads when that is not the row above."""
     assert checked.graph is not None and checked.shapes is not None
     graph, shapes = checked.graph, checked.shapes
     shown = units(graph, shapes, depth)
     owner = unit_of(shown)
-    rows: list[tuple[Unit | None, str]] = []
+    reads: list[str] = []
     previous = INPUT
     for unit in shown:
         sources = [owner.get(s, s) for s in external_inputs(unit, owner)]
-        rows.append((unit, "" if sources == [previous] else ", ".join(dict.fromkeys(sources))))
+        reads.append("" if sources == [previous] else ", ".join(dict.fromkeys(sources)))
         previous = unit.name
-    show_inputs = any(inputs for _, inputs in rows)
+    show_inputs = any(reads)
 
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, show_footer=True)
-    table.add_column("Layer", footer="Total")
-    table.add_column("Kind")
-    if show_inputs:
-        table.add_column("Inputs")
-    table.add_column("Output shape")
-    table.add_column("Params", justify="right", footer=number(shapes.total_params))
-    table.add_column("MACs", justify="right", footer=number(shapes.total_macs))
-
+    columns = [
+        Column("Layer", footer="Total"),
+        Column("Kind"),
+        *([Column("Inputs")] if show_inputs else []),
+        Column("Output shape"),
+        Column("Params", footer=number(shapes.total_params), right=True),
+        Column("MACs", footer=number(shapes.total_macs), right=True),
+    ]
     input_shape = shapes.input_shape.batched() if shapes.input_shape else "?"
-    first = [INPUT, ""] + ([""] if show_inputs else []) + [input_shape, "", ""]
-    table.add_row(*first, style="dim")
-    hidden = len(rows) - MAX_TABLE_ROWS
-    if hidden > 0:  # rich takes about half a millisecond a row: show both ends
-        tail = MAX_TABLE_ROWS // 5
-        rows = [*rows[: MAX_TABLE_ROWS - tail], (None, ""), *rows[-tail:]]
-    for unit, inputs in rows:
-        if unit is None:
-            table.add_row(f"… {hidden:,} more", style="dim")
-            continue
-        row: list[str | Text] = [
-            Text(unit.name, style="bold red" if unit.failed else ""),
-            unit.kind,
-        ]
+    first = [INPUT, "", *([""] if show_inputs else []), input_shape, "", ""]
+    rows: list[tuple[list[Cell], str]] = [([(text, "") for text in first], "dim")]
+    for unit, inputs in zip(shown, reads, strict=True):
+        failed = "red" if unit.failed else ""
+        row: list[Cell] = [(unit.name, "bold red" if unit.failed else ""), (unit.kind, "")]
         if show_inputs:
-            row.append(inputs)
-        output = unit.output.batched() if unit.output else "?"
-        row.append(Text(output, style="red" if unit.failed else ""))
-        row.append("" if unit.params == 0 else number(unit.params))
-        row.append("" if unit.macs == 0 else number(unit.macs))
-        table.add_row(*row)
-    return table
+            row.append((inputs, ""))
+        row.append((unit.output.batched() if unit.output else "?", failed))
+        row.append(("" if unit.params == 0 else number(unit.params), ""))
+        row.append(("" if unit.macs == 0 else number(unit.macs), ""))
+        rows.append((row, ""))
+    return render_table(columns, rows)
 
 
 def summary_line(checked: CheckedSpec) -> str:
@@ -141,15 +174,7 @@ def print_report(checked: CheckedSpec, console: Console, depth: int | None = Non
     console.print(
         Text(printable(title), style="bold"), Text(f"({printable(checked.file)})", style="dim")
     )
-    table = layer_table(checked, depth)
-    console.print(table)
-    if table.row_count > MAX_TABLE_ROWS + 1:
-        console.print(
-            Text(
-                "Some rows not shown: --depth N shows blocks as one row, --json every layer",
-                style="dim",
-            )
-        )
+    console.print(layer_table(checked, depth), soft_wrap=True)
     console.print(summary_line(checked))
     console.print(Text(MACS_NOTE, style="dim"))
 

@@ -7,6 +7,7 @@ control characters that reached the terminal.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -189,7 +190,7 @@ def test_the_worst_spec_under_the_limit_stays_within_time_and_memory(tmp_path: P
     seconds = time.perf_counter() - start
     *messages, peak_kib = result.stderr.splitlines()
     assert (result.returncode, messages) == (0, [f"{spec}: ok"])
-    assert "… 3,699 more" in result.stdout
+    assert "relu_3999   relu   (N, 4)" in result.stdout
     assert seconds < 4
     assert int(peak_kib) < 200 * 1024
 
@@ -429,3 +430,22 @@ def test_a_megabyte_word_is_quoted_in_part(tmp_path: Path) -> None:
         + "x" * 79
         + "'"
     )
+
+
+def test_json_output_escapes_what_json_leaves_raw(tmp_path: Path) -> None:
+    text = 'name: t\ninput: [4]\nlayers: [relu]\ntrain: {batch_size: "\\x7f\\x9b\\u2028\\u202e"}\n'
+    code, out, _, _ = run(tmp_path, text, "check", "--json", "SPEC")
+    assert code == 1
+    assert not any(character in out for character in "\x7f\x9b\u2028\u202e")
+    [diagnostic] = json.loads(out)["specs"][0]["diagnostics"]
+    assert diagnostic["message"] == (
+        "train.batch_size: expected an integer, got '\x7f\x9b\u2028\u202e' (a string)"
+    )
+
+
+def test_a_line_separator_never_splits_a_diagnostic(tmp_path: Path) -> None:
+    text = 'name: t\ninput: [1, 8]\nlayers:\n  - relu: {inplace: "a\\u2028b\\u0085c"}\n'
+    assert errors_of(tmp_path, text) == [
+        "spec.yaml:4:21: relu 'relu_1': inplace: expected true or false, got "
+        "'a\\u2028b\\x85c' (a string)"
+    ]
