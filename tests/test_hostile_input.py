@@ -449,3 +449,15 @@ def test_a_line_separator_never_splits_a_diagnostic(tmp_path: Path) -> None:
         "spec.yaml:4:21: relu 'relu_1': inplace: expected true or false, got "
         "'a\\u2028b\\x85c' (a string)"
     ]
+
+
+def test_a_diagram_lists_a_few_errors_a_node(tmp_path: Path) -> None:
+    # 300 layers share a name: each has the 299 duplicate errors, which were all drawn
+    text = "name: t\ninput: [8]\nlayers:\n" + "  - {relu: null, name: same}\n" * 300
+    out = tmp_path / "d.dot"
+    code, _, _, seconds = run(tmp_path, text, "draw", "SPEC", "--format", "dot", "-o", str(out))
+    assert code == 1
+    assert seconds < 5
+    dot = out.read_text()
+    assert dot.count("duplicate layer name (first used at line 4)") == 3 * 300
+    assert dot.count("… and 296 more errors") == 300

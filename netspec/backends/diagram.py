@@ -81,10 +81,20 @@ def _layer_label(result: LayerResult, errors: Sequence[Diagnostic]) -> str:
         lines.append(_text(details))
     if result.params:
         lines.append(_small(f"{number(result.params)} params"))
-    for error in errors:
-        for part in textwrap.wrap(error.message, 44):
-            lines.append(_small(part, ERROR_INK))
+    lines += _error_lines(errors)
     return _html(*lines)
+
+
+def _error_lines(errors: Sequence[Diagnostic], shown: int = 3) -> list[str]:
+    """A node's errors, wrapped; the first few only (a spec may give one layer hundreds)."""
+    lines = [
+        _small(part, ERROR_INK)
+        for error in errors[:shown]
+        for part in textwrap.wrap(error.message, 44)
+    ]
+    if len(errors) > shown:
+        lines.append(_small(f"… and {plural(len(errors) - shown, 'more error')}", ERROR_INK))
+    return lines
 
 
 def diagram(
@@ -143,7 +153,8 @@ def diagram(
         if unit.group is None:
             _layer_node(where, unit.members[0], by_layer.get(unit.name, []))
         else:
-            errors = [e for m in unit.members for e in by_layer.get(m.node.name, [])]
+            names = dict.fromkeys(m.node.name for m in unit.members)
+            errors = [e for name in names for e in by_layer.get(name, [])]
             _block_node(where, unit, errors)
         for source in external_inputs(unit, owner):
             tail = INPUT_NODE if source == INPUT else owner[source]
@@ -177,9 +188,7 @@ def _block_node(where: graphviz.Digraph, unit: Unit, errors: list[Diagnostic]) -
     if group.params:
         lines.append(_text(", ".join(f"{k}={v}" for k, v in group.params.items())))
     lines.append(_small(f"{len(unit.members)} layers · {number(unit.params)} params"))
-    for error in errors[:3]:
-        for part in textwrap.wrap(error.message, 44):
-            lines.append(_small(part, ERROR_INK))
+    lines += _error_lines(errors)
     colours = ERROR_COLOURS if errors else BLOCK_COLOURS
     where.node(
         unit.name,
