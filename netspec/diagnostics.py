@@ -7,6 +7,7 @@ understand. Passes collect diagnostics instead of raising, so a user sees every 
 from __future__ import annotations
 
 import difflib
+import functools
 import json
 import re
 from collections.abc import Iterable
@@ -117,7 +118,13 @@ def _escape(match: re.Match[str]) -> str:
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
     """`` (did you mean 'x'?)`` for the closest choice, or an empty string."""
-    choices = list(choices)
+    return _closest(word, tuple(choices))
+
+
+@functools.lru_cache(maxsize=1024)  # a repeated layer makes the same mistake in every copy
+def _closest(word: str, choices: tuple[str, ...]) -> str:
+    if len(word) > 64:  # no name or option is that long, and difflib's cost grows with it
+        return ""
     lowered = {c.lower(): c for c in choices}
     if word.lower() in lowered:
         return f" (did you mean '{lowered[word.lower()]}'?)"

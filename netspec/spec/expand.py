@@ -408,7 +408,7 @@ class Expander:
 
         A bare word that is no parameter stays a word: it may be an option ('same').
         """
-        env = scope.env or {}
+        env = tuple((scope.env or {}).items())
         failed = False
 
         def walk(value: Any, where: PathKey) -> Any:
@@ -419,16 +419,16 @@ class Expander:
                 return [walk(v, (*where, i)) for i, v in enumerate(value)]
             if not isinstance(value, str):
                 return value
-            tree = expr.as_expression(value, env)
-            if tree is None:
+            outcome = expr.substitute(value, env)
+            if outcome is None:
                 return value
-            try:
-                return expr.evaluate(tree, env, value)
-            except expr.ExprError as error:
+            if isinstance(outcome, expr.ExprError):
                 argument = where[len(path)] if len(where) > len(path) else kind.main_arg
-                self.report(f"{argument}: {error}", where, scope, layer=qualified, kind=kind.name)
+                message = f"{argument}: {outcome}"
+                self.report(message, where, scope, layer=qualified, kind=kind.name)
                 failed = True
                 return value
+            return outcome
 
         result = walk(raw, path)
         return _FAILED if failed else result

@@ -9,6 +9,7 @@ constructor arguments.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from netspec.diagnostics import did_you_mean
 from netspec.limits import INT64_MAX, INT64_MIN
 
 MAX_LENGTH = 200
+MAX_NESTING = 32  # parentheses and minus signs inside each other
 
 
 class ExprError(Exception):
@@ -66,6 +68,7 @@ def _tokens(text: str) -> list[str]:
     return tokens
 
 
+@functools.lru_cache(maxsize=1024)  # a repeated layer parses the same expressions again
 def parse(text: str) -> Node:
     """Parse an expression; raises ExprError with what is wrong."""
     if len(text) > MAX_LENGTH:
@@ -84,19 +87,29 @@ def parse(text: str) -> Node:
         position += 1
         return token
 
+    depth = 0
+
     def operand() -> Node:
+        nonlocal depth
         token = peek()
         if token is None:
             raise ExprError(f"expression '{text}' ends too early")
         take()
+        if token in ("(", "-"):
+            depth += 1
+            if depth > MAX_NESTING:
+                raise ExprError(f"expression '{text}' nests deeper than {MAX_NESTING} levels")
         if token == "(":
             inner = expression(0)
             if peek() != ")":
                 raise ExprError(f"missing ')' in expression '{text}'")
             take()
+            depth -= 1
             return inner
         if token == "-":
-            return Negate(operand())
+            negated = Negate(operand())
+            depth -= 1
+            return negated
         if token.isdigit():
             return Number(int(token))
         if token[0].isalpha() or token[0] == "_":
@@ -130,6 +143,21 @@ def as_expression(text: str, parameters: Collection[str]) -> Node | None:
     if isinstance(tree, Number):
         return None  # "5" is a string in YAML; the argument's type check says so
     return tree
+
+
+@functools.lru_cache(maxsize=4096)
+def substitute(text: str, env: tuple[tuple[str, int], ...]) -> int | ExprError | None:
+    """The value of ``text`` as an expression of the parameters ``env``; None when the text is
+    a word, not an expression (see ``as_expression``); the error when it cannot be computed.
+    Memoised: each copy of a repeated layer asks the same."""
+    parameters = dict(env)
+    tree = as_expression(text, parameters)
+    if tree is None:
+        return None
+    try:
+        return evaluate(tree, parameters, text)
+    except ExprError as error:
+        return error
 
 
 def names(tree: Node) -> set[str]:
