@@ -53,15 +53,8 @@ def write_data(directory: Path) -> Path:
     return write_idx_dataset(directory, train=64, test=32)
 
 
-@pytest.fixture(autouse=True)
-def isolated_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Every test gets its own data directory, cache, and no downloads."""
-    data = tmp_path / "data"
-    monkeypatch.setenv("NETSPEC_DATA", str(data))
-    monkeypatch.setenv("NETSPEC_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setenv("NETSPEC_NO_DOWNLOAD", "1")
-    monkeypatch.chdir(tmp_path)
-    return data
+# every test gets its own data directory and cache, and no downloads (conftest.py)
+pytestmark = pytest.mark.usefixtures("isolated_data")
 
 
 @pytest.fixture
