@@ -23,10 +23,10 @@ HEADER = "name: worst\ninput: [4]\nlayers:\n"
 CASES = {
     "1 MB of `- relu` (past 50,000 values)": HEADER + "  - relu\n" * (KIB * KIB // 9 - 5),
     "1 MB of comments": HEADER + "  - relu\n" + ("# " + "x" * 97 + "\n") * (KIB * KIB // 100 - 1),
-    "2,500 layers written out": HEADER + "  - relu\n" * 2_500,
-    "2,500 convolutions by repeat": (
+    "2,000 layers written out": HEADER + "  - relu\n" * 2_000,
+    "2,000 convolutions by repeat": (
         "name: worst\ninput: [4, 8, 8]\nlayers:\n"
-        "  - conv2d: {out_channels: 4, kernel_size: 3, padding: 1}\n    repeat: 2500\n"
+        "  - conv2d: {out_channels: 4, kernel_size: 3, padding: 1}\n    repeat: 2000\n"
     ),
     "repeat: 1000000000": HEADER + "  - relu:\n    repeat: 1000000000\n",
     "alias bomb (10^7 values in 600 bytes)": HEADER

@@ -257,15 +257,15 @@ def test_block_definitions_are_checked() -> None:
 
 def test_repeat_bounds() -> None:
     assert error_lines("name: r\ninput: [4]\nlayers:\n  - relu:\n    repeat: 200000\n") == [
-        "spec.yaml:5:13: repeat: 200,000 copies is more than the 2,500 layers a network may have"
+        "spec.yaml:5:13: repeat: 200,000 copies is more than the 2,000 layers a network may have"
     ]
     # copies of copies: the cap stops the expansion, whatever the counts multiply to
     nested = (
-        "name: r\ninput: [4]\nblocks:\n  b:\n    layers:\n      - relu:\n        repeat: 2000\n"
-        "layers:\n  - b:\n    repeat: 2000\n"
+        "name: r\ninput: [4]\nblocks:\n  b:\n    layers:\n      - relu:\n        repeat: 1500\n"
+        "layers:\n  - b:\n    repeat: 1500\n"
     )
     assert error_lines(nested) == [
-        "spec.yaml:6:9: the expanded network has more than 2,500 layers; check repeat: (in b "
+        "spec.yaml:6:9: the expanded network has more than 2,000 layers; check repeat: (in b "
         "'b_1.1', used at line 9)"
     ]
     assert error_lines("name: r\ninput: [4]\nlayers:\n  - relu:\n    repeat: two\n") == [

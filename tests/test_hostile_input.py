@@ -61,7 +61,7 @@ REPEAT = "name: r\ninput: [4]\nlayers:\n  - relu:\n    repeat: {}\n"
 @pytest.mark.parametrize("count", ["1000000000", "9223372036854775807"])
 def test_a_huge_repeat_is_refused_at_once(tmp_path: Path, count: str) -> None:
     assert errors_of(tmp_path, REPEAT.format(count)) == [
-        f"spec.yaml:5:13: repeat: {int(count):,} copies is more than the 2,500 layers a "
+        f"spec.yaml:5:13: repeat: {int(count):,} copies is more than the 2,000 layers a "
         "network may have"
     ]
 
@@ -78,7 +78,7 @@ def test_a_repeat_expression_is_bounded_too(tmp_path: Path) -> None:
         "      - relu:\n        repeat: n * 1000000000\nlayers:\n  - b\n"
     )
     assert errors_of(tmp_path, text) == [
-        "spec.yaml:8:17: repeat: 10,000,000,000 copies is more than the 2,500 layers a network "
+        "spec.yaml:8:17: repeat: 10,000,000,000 copies is more than the 2,000 layers a network "
         "may have (in b 'b_1', used at line 10)"
     ]
 
@@ -151,7 +151,7 @@ def test_a_spec_over_the_size_limit_is_not_read(tmp_path: Path) -> None:
 
 
 def test_a_spec_just_under_the_limit_is_read_in_bounded_time(tmp_path: Path) -> None:
-    # ~12,500 layers written out: refused by the value count while reading, not after
+    # ~12,000 layers written out: refused by the value count while reading, not after
     text = "name: big\ninput: [4]\nlayers:\n" + "  - relu\n" * (MAX_SPEC_BYTES // 9 - 10)
     [error] = errors_of(tmp_path, text)
     assert error.endswith(
@@ -172,7 +172,7 @@ def test_the_worst_spec_under_the_limit_stays_within_time_and_memory(tmp_path: P
     """The issue's bound, in a fresh process: a spec under 1 MB in 1 s and 200 MB (here with
     room for a loaded machine: 4 s; the fuzz campaign reports the real figures)."""
     spec = tmp_path / "spec.yaml"
-    spec.write_text("name: w\ninput: [4]\nlayers:\n" + "  - relu\n" * 2_499)
+    spec.write_text("name: w\ninput: [4]\nlayers:\n" + "  - relu\n" * 1_999)
     # The child reports its own peak (VmHWM): rusage would count the pages it shared with
     # this test process (torch loaded) between fork and exec.
     probe = (
@@ -190,7 +190,7 @@ def test_the_worst_spec_under_the_limit_stays_within_time_and_memory(tmp_path: P
     seconds = time.perf_counter() - start
     *messages, peak_kib = result.stderr.splitlines()
     assert (result.returncode, messages) == (0, [f"{spec}: ok"])
-    assert "relu_2499   relu   (N, 4)" in result.stdout
+    assert "relu_1999   relu   (N, 4)" in result.stdout
     assert seconds < 4
     assert int(peak_kib) < 200 * 1024
 
@@ -473,7 +473,7 @@ def test_long_expressions_in_a_repeated_layer_cost_once(tmp_path: Path) -> None:
     )
     text = (
         "name: t\ninput: [1, 8, 8]\nblocks:\n  b:\n    params: {c: null}\n    layers:\n"
-        f"      - conv2d: {{{arguments}}}\n        repeat: 2490\nlayers:\n  - b: {{c: 1}}\n"
+        f"      - conv2d: {{{arguments}}}\n        repeat: 1990\nlayers:\n  - b: {{c: 1}}\n"
     )
     code, _, err, seconds = run(tmp_path, text, "check", "-q", "SPEC")
     assert code == 1
