@@ -12,7 +12,7 @@ MAX_VALUES = 50_000  # YAML values in a spec, an alias counted at its expanded s
 MAX_NESTING = 64  # mappings and lists inside each other
 MAX_LAYERS = 2_000  # layers after expanding blocks and repeats (the zoo's largest: ~1,000)
 MAX_BLOCK_DEPTH = 32  # block uses inside block uses
-MAX_DIAGRAM_NODES = 2_000  # Graphviz takes minutes past this; --depth groups blocks
+MAX_DIAGRAM_NODES = 1_000  # Graphviz takes seconds past this; --depth groups blocks
 
 # What PyTorch can represent: sizes, counts and indices are int64; weights are float32.
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1

@@ -151,7 +151,7 @@ def test_a_spec_over_the_size_limit_is_not_read(tmp_path: Path) -> None:
 
 
 def test_a_spec_just_under_the_limit_is_read_in_bounded_time(tmp_path: Path) -> None:
-    # ~12,000 layers written out: refused by the value count while reading, not after
+    # ~116,000 layers written out: refused by the value count while reading, not after
     text = "name: big\ninput: [4]\nlayers:\n" + "  - relu\n" * (MAX_SPEC_BYTES // 9 - 10)
     [error] = errors_of(tmp_path, text)
     assert error.endswith(
@@ -487,3 +487,16 @@ def test_an_expression_nests_at_most_32_levels() -> None:
     assert expr.evaluate(expr.parse("-" * 32 + "c"), {"c": 3}) == 3
     with pytest.raises(expr.ExprError, match="nests deeper than 32 levels"):
         expr.parse("(" * 33 + "c" + ")" * 33)
+
+
+def test_draw_lays_out_at_most_a_thousand_nodes(tmp_path: Path) -> None:
+    text = "name: t\ninput: [8]\nlayers:\n" + "  - relu\n" * 1_001
+    code, _, err, _ = run(tmp_path, text, "draw", "SPEC", "-o", str(tmp_path / "d.svg"))
+    assert (code, err.splitlines()[-1]) == (
+        1,
+        f"{tmp_path / 'spec.yaml'}: not drawn: 1,001 nodes is more than Graphviz lays out in "
+        "reasonable time (1,000); draw blocks as one node with --depth, or write the graph "
+        "with --format dot",
+    )
+    code, _, _, _ = run(tmp_path, text, "draw", "SPEC", "-o", str(tmp_path / "d.dot"))
+    assert code == 0
