@@ -21,7 +21,7 @@ from pathlib import Path
 KIB = 1024
 HEADER = "name: worst\ninput: [4]\nlayers:\n"
 CASES = {
-    "1 MB of `- relu` (past 50,000 values)": HEADER + "  - relu\n" * (KIB * KIB // 9 - 5),
+    "1 MB of `- relu` (past 30,000 values)": HEADER + "  - relu\n" * (KIB * KIB // 9 - 5),
     "1 MB of comments": HEADER + "  - relu\n" + ("# " + "x" * 97 + "\n") * (KIB * KIB // 100 - 1),
     "2,000 layers written out": HEADER + "  - relu\n" * 2_000,
     "2,000 convolutions by repeat": (

@@ -8,7 +8,7 @@ any real network needs.
 from __future__ import annotations
 
 MAX_SPEC_BYTES = 1024 * 1024  # 1 MiB: a thousand times ResNet-18's 74-line spec
-MAX_VALUES = 50_000  # YAML values in a spec, an alias counted at its expanded size
+MAX_VALUES = 30_000  # YAML values in a spec, an alias counted at its expanded size
 MAX_NESTING = 64  # mappings and lists inside each other
 MAX_LAYERS = 2_000  # layers after expanding blocks and repeats (the zoo's largest: ~1,000)
 MAX_BLOCK_DEPTH = 32  # block uses inside block uses
