@@ -82,7 +82,7 @@ def render_table(columns: list[Column], rows: list[tuple[list[Cell], str]]) -> T
         for index, ((text, cell_style), column) in enumerate(zip(parts, columns, strict=True)):
             room = " " * (widths[index] - cell_len(text))
             left = "" if index == 0 else " "
-            right = "" if index == last else " " + " "  # padding, then the column gap
+            right = "" if index == last else "  "  # its padding, then the column gap
             if column.right:
                 out.append(left + room)
                 out.append(text, style=" ".join(filter(None, (style, cell_style))) or None)
