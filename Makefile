@@ -43,6 +43,7 @@ test: install system-packages
 lint: install
 	$(BIN)/ruff check netspec tests benchmarks
 	$(BIN)/ruff format --check netspec tests benchmarks
+	$(BIN)/mypy netspec
 
 # Regenerate the files derived from the code (tests fail when they are stale).
 docs: install

@@ -6,11 +6,21 @@ Prints the median, min and max of several runs of `netspec check` per spec, of `
 compile` and `netspec draw` (SVG, Graphviz included) on the first spec, and of
 `python -c "import netspec.cli"` for comparison. `check` must stay under 0.5 s; none of these
 may import torch (which alone costs about 4.5 s on the team's 2-core machines).
+
+Then the start-up ratio, measured in alternating rounds (the machine is shared and noisy): each
+round times `netspec check` on the first spec and the floor it cannot go below, `python -c
+"import pydantic, ruamel.yaml, rich.console"`, and prints the median ratio with its middle half.
+pydantic 2 imports lazily, so that floor never loads `BaseModel`; the second floor adds
+`from pydantic import BaseModel`, which any validation needs.
+
+Byte-code caching is on, as for an installed package (PYTHONDONTWRITEBYTECODE would make every
+run compile netspec's sources again, about 80 ms here).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import statistics
 import subprocess
@@ -22,14 +32,34 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
+ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+FLOOR = "import pydantic, ruamel.yaml, rich.console"
+FLOOR_WITH_MODELS = FLOOR + "; from pydantic import BaseModel"
+
+
+def time_once(command: list[str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(command, cwd=ROOT, capture_output=True, check=False, env=ENV)
+    return time.perf_counter() - start
+
+
 def time_command(command: list[str], runs: int) -> list[float]:
-    subprocess.run(command, cwd=ROOT, capture_output=True, check=False)  # warm the disk cache
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        subprocess.run(command, cwd=ROOT, capture_output=True, check=False)
-        times.append(time.perf_counter() - start)
-    return times
+    time_once(command)  # warm the disk and byte-code caches
+    return [time_once(command) for _ in range(runs)]
+
+
+def ratios(command: list[str], floor: str, rounds: int) -> list[float]:
+    """check ÷ floor, one pair per round, the two run one after the other."""
+    baseline = [sys.executable, "-c", floor]
+    time_once(command)
+    time_once(baseline)
+    return [time_once(command) / time_once(baseline) for _ in range(rounds)]
+
+
+def middle_half(values: list[float]) -> str:
+    ordered = sorted(values)
+    quarter = len(ordered) // 4
+    return f"{ordered[quarter]:.2f} … {ordered[-1 - quarter]:.2f}"
 
 
 def main() -> None:
@@ -66,6 +96,13 @@ def main() -> None:
         print(
             f"| `{label}` | {statistics.median(times):.3f} s | {min(times):.3f} s | "
             f"{max(times):.3f} s | {len(times)} |"
+        )
+    print("\n| ratio, alternating rounds | median | middle half | rounds |\n|---|---|---|---|")
+    for floor in (FLOOR, FLOOR_WITH_MODELS):
+        found = ratios([netspec, "check", first], floor, args.runs)
+        print(
+            f"| `netspec check {first}` ÷ `python -c \"{floor}\"` | "
+            f"{statistics.median(found):.2f} | {middle_half(found)} | {len(found)} |"
         )
 
 

@@ -14,11 +14,10 @@ from typing import TYPE_CHECKING
 
 from netspec.check import CheckedSpec, check_file, check_text, load
 from netspec.diagnostics import Diagnostic, SpecError
+from netspec.version import __version__ as __version__
 
 if TYPE_CHECKING:
     from torch import nn
-
-__version__ = "0.1.0"
 
 
 def _checked(spec: CheckedSpec | str | Path) -> CheckedSpec:
@@ -32,18 +31,16 @@ def compile_source(spec: CheckedSpec | str | Path, module: bool = False) -> str:
     Raises ``SpecError`` listing every error if the spec has any. Does not import torch.
     """
     from netspec.backends.codegen import generate
-    from netspec.backends.plan import plan
 
-    return generate(plan(_checked(spec)), module=module)
+    return generate(_checked(spec).valid_graph(), module=module)
 
 
 def build(spec: CheckedSpec | str | Path, module: bool = False) -> nn.Module:
     """The spec's model in memory: the same modules, names and parameters as the file
     ``compile_source`` writes. Raises ``SpecError`` if the spec has errors."""
-    from netspec.backends.plan import plan
     from netspec.backends.torch_module import build_module
 
-    return build_module(plan(_checked(spec)), module=module)
+    return build_module(_checked(spec).valid_graph(), module=module)
 
 
 __all__ = [

@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from netspec.diagnostics import Diagnostic, Position, SpecError
-from netspec.ir import Graph, build_graph
+from netspec.ir import Graph
 from netspec.passes.lint import lint
-from netspec.passes.shapes import ShapeReport, infer_shapes
+from netspec.passes.shapes import infer_shapes
 from netspec.spec.model import Spec
 from netspec.spec.parse import parse_spec
 from netspec.spec.source import SourceDoc, parse_yaml, read_yaml
@@ -20,8 +20,7 @@ class CheckedSpec:
 
     file: str
     spec: Spec | None = None
-    graph: Graph | None = None
-    shapes: ShapeReport | None = None
+    graph: Graph | None = None  # its layers carry their inferred shapes
     diagnostics: list[Diagnostic] = field(default_factory=list)
 
     @property
@@ -36,6 +35,12 @@ class CheckedSpec:
     def ok(self) -> bool:
         return not self.errors
 
+    def valid_graph(self) -> Graph:
+        """The network of a spec without errors; raises ``SpecError`` otherwise."""
+        if not self.ok or self.graph is None:
+            raise SpecError(self.errors)
+        return self.graph
+
 
 def _check_document(doc: SourceDoc | None, problems: list[Diagnostic], file: str) -> CheckedSpec:
     result = CheckedSpec(file, diagnostics=list(problems))
@@ -44,10 +49,8 @@ def _check_document(doc: SourceDoc | None, problems: list[Diagnostic], file: str
     result.spec, found = parse_spec(doc)
     result.diagnostics += found
     if result.spec is not None:
-        result.graph, found = build_graph(result.spec)
-        result.diagnostics += found
-        result.shapes = infer_shapes(result.graph)
-        result.diagnostics += result.shapes.diagnostics
+        result.graph = result.spec.graph
+        result.diagnostics += infer_shapes(result.graph)
         result.diagnostics += lint(result.graph, result.spec.train)
     # File order, the way a compiler lists them; spec-wide problems first. A problem in a
     # block's body, or in repeated copies, is listed once.

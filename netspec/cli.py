@@ -109,7 +109,6 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def cmd_compile(args: argparse.Namespace) -> int:
     from netspec.backends.codegen import CompileError, entry_point, generate
-    from netspec.backends.plan import plan
 
     checked = _check_spec(args.spec)
     for diagnostic in checked.diagnostics:
@@ -117,7 +116,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
     if not checked.ok:
         _eprint(f"{checked.file}: not compiled: {plural(len(checked.errors), 'error')}")
         return EXIT_SPEC_ERRORS
-    network = plan(checked)
+    network = checked.valid_graph()
     try:
         source = generate(network, module=args.module)
     except CompileError as error:
@@ -159,7 +158,7 @@ def cmd_draw(args: argparse.Namespace) -> int:
     checked = _check_spec(args.spec)
     for diagnostic in checked.diagnostics:
         _eprint(str(diagnostic))
-    if checked.graph is None or checked.shapes is None:
+    if checked.graph is None:
         _eprint(f"{checked.file}: nothing to draw: the spec could not be read into layers")
         return EXIT_SPEC_ERRORS
 
@@ -167,9 +166,9 @@ def cmd_draw(args: argparse.Namespace) -> int:
 
     from netspec.backends.diagram import diagram
     from netspec.limits import MAX_DIAGRAM_NODES
-    from netspec.passes.collapse import units
+    from netspec.passes.collapse import shown_nodes
 
-    nodes = len(units(checked.graph, checked.shapes, args.depth))
+    nodes = len(shown_nodes(checked.graph, args.depth))
     if fmt != "dot" and nodes > MAX_DIAGRAM_NODES:
         _eprint(
             f"{checked.file}: not drawn: {nodes:,} nodes is more than Graphviz lays out in "

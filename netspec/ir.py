@@ -1,85 +1,271 @@
-"""The intermediate representation: a DAG of layers, in an order where inputs come first.
+"""The intermediate representation: a network as a nested graph of layers and groups.
 
-Every backend (checker, code generator, diagram, runner) works on this graph, so a chain is just a
-graph where each node reads the one before it.
+Expansion (``spec.expand``) produces it; every pass and backend reads it. A ``Layer`` is one
+layer kind with checked arguments; a ``Group`` is a block use or the copies of a ``repeat:``,
+holding its own body, as torch.fx keeps submodules. Within a body nodes come in an order where
+what a node reads comes first; ``inputs`` are qualified layer names (``layer2.0.conv1``) or
+``INPUT``. The shape pass fills in each layer's ``inferred`` result in place.
 """
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from netspec.diagnostics import Diagnostic
-from netspec.layers.base import LayerKind
-from netspec.spec.model import Group, LayerDecl, Spec
+from netspec.diagnostics import Position
+from netspec.layers.args import LayerArgs
+from netspec.layers.base import Inferred, LayerKind, TorchCall
+from netspec.shapes import Shape
 
 INPUT = "input"  # how `from:` names the network's input (and, in a block, the block's)
 
 
 @dataclass(frozen=True)
-class Node:
-    """One layer of the graph. ``kind`` or ``args`` is None when the spec had an error there."""
+class UseSite:
+    """A use of a block that contains a layer: messages about the layer name it."""
 
-    name: str
-    kind: LayerKind | None
-    args: Any
-    inputs: tuple[str, ...]  # node names, or INPUT
-    decl: LayerDecl
+    block: str
+    name: str  # qualified name of the block's instance
+    position: Position | None
+
+
+def use_context(uses: tuple[UseSite, ...]) -> str | None:
+    """``in basic_block 'layer2.0', used at line 31`` for a layer inside blocks, else None."""
+    if not uses:
+        return None
+    parts = []
+    for use in uses:
+        where = f", used at line {use.position.line}" if use.position else ""
+        parts.append(f"in {use.block} '{use.name}'{where}")
+    return "; ".join(parts)
+
+
+@dataclass(eq=False)
+class Layer:
+    """One layer. ``kind`` or ``args`` is None when the spec had an error there: the layer
+    stays, so what reads it resolves and checking goes on."""
+
+    name: str  # qualified: layer2.0.conv1
+    kind: LayerKind[Any] | None
+    args: LayerArgs | None
+    inputs: tuple[str, ...]
+    position: Position | None
+    arg_positions: dict[str, Position] = field(default_factory=dict)
+    # Arguments written as expressions of the enclosing block's parameters: ints that remember
+    # their expression (``expr.Traced``), for the block's generated class.
+    traced: dict[str, Any] = field(default_factory=dict)
+    groups: tuple[str, ...] = ()  # qualified names of the enclosing groups, outermost first
+    uses: tuple[UseSite, ...] = ()  # the block uses it comes from, innermost first
+    # Filled in by the shape pass:
+    input_shapes: tuple[Shape | None, ...] = ()
+    inferred: Inferred | None = None  # None: not inferred (an invalid kind, arguments or inputs)
+    failed: bool = False  # the layer's own rule reported an error
+
+    @property
+    def local(self) -> str:
+        """Its name in its body: conv1 for layer2.0.conv1."""
+        return self.name.rsplit(".", 1)[-1]
 
     @property
     def kind_name(self) -> str:
         return self.kind.name if self.kind else "?"
 
+    @property
+    def output_name(self) -> str:
+        return self.name
 
-@dataclass
+    @property
+    def output(self) -> Shape | None:
+        return self.inferred.shape if self.inferred else None
+
+    @property
+    def weights(self) -> dict[str, tuple[int, ...]] | None:
+        return self.inferred.weights if self.inferred else None
+
+    @property
+    def params(self) -> int | None:
+        return self.inferred.params if self.inferred else None
+
+    @property
+    def macs(self) -> int | None:
+        return self.inferred.macs if self.inferred else None
+
+    def context(self) -> str | None:
+        return use_context(self.uses)
+
+    def layers(self) -> Iterator[Layer]:
+        yield self
+
+    def torch_call(self) -> TorchCall | None:
+        """A checked layer's module call; None for an expression kind (add, concat)."""
+        assert self.kind is not None and self.args is not None
+        if self.kind.torch_class is None:
+            return None
+        return self.kind.torch_call(self.args, _known(self.input_shapes))
+
+
+@dataclass(eq=False)
+class Group:
+    """A block use (``block`` names the block) or the copies of a ``repeat:`` (``block`` None),
+    with the nodes it holds."""
+
+    name: str  # qualified
+    block: str | None
+    label: str  # what is repeated (a kind or a block), or the block's name
+    input: str  # what its first node reads
+    body: list[Node]
+    position: Position | None
+    parameters: dict[str, int] = field(default_factory=dict)  # a block use's parameters
+    count: int = 1  # a repeat's copies
+    # A block use's parameters and a repeat's count where written as expressions of the
+    # enclosing block's parameters (``expr.Traced``), for the enclosing block's class.
+    traced: dict[str, Any] = field(default_factory=dict)
+    parent: str | None = None
+
+    @property
+    def local(self) -> str:
+        return self.name.rsplit(".", 1)[-1]
+
+    @property
+    def kind_name(self) -> str:
+        """The block's name, or ``basic_block ×2`` for a repeat."""
+        return self.block if self.block is not None else f"{self.label} ×{self.count}"
+
+    @property
+    def depth(self) -> int:
+        return self.name.count(".") + 1
+
+    @property
+    def inputs(self) -> tuple[str, ...]:
+        return (self.input,)
+
+    @property
+    def output_name(self) -> str:
+        """The qualified name of the layer whose output is the group's."""
+        return self.body[-1].output_name
+
+    @property
+    def output(self) -> Shape | None:
+        return self.body[-1].output
+
+    @property
+    def params(self) -> int | None:
+        return _total(layer.params for layer in self.layers())
+
+    @property
+    def macs(self) -> int | None:
+        return _total(layer.macs for layer in self.layers())
+
+    @property
+    def failed(self) -> bool:
+        return any(layer.failed for layer in self.layers())
+
+    def layers(self) -> Iterator[Layer]:
+        for node in self.body:
+            yield from node.layers()
+
+
+Node = Layer | Group
+
+
+def _total(counts: Iterator[int | None]) -> int | None:
+    values = list(counts)
+    return None if None in values else sum(values)  # type: ignore[arg-type]
+
+
+@dataclass(eq=False)
 class Graph:
+    """A whole network: its body of nodes, and what every generated block class needs."""
+
     name: str
     input_size: tuple[int, ...] | None
-    nodes: list[Node]
+    body: list[Node]
     file: str = "<spec>"
-    groups: dict[str, Group] = field(default_factory=dict)  # blocks and repeats, by name
+    # Each block's parameters and their defaults (None: a use must give it).
+    block_params: dict[str, dict[str, int | None]] = field(default_factory=dict)
     _consumers: dict[str, list[str]] = field(default_factory=dict, repr=False)
+    _groups: dict[str, Group] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         consumers: dict[str, list[str]] = {INPUT: []}
-        for node in self.nodes:
-            consumers.setdefault(node.name, [])
-            for source in node.inputs:
-                consumers.setdefault(source, []).append(node.name)
+        for layer in self.layers():
+            consumers.setdefault(layer.name, [])
+            for source in layer.inputs:
+                consumers.setdefault(source, []).append(layer.name)
         self._consumers = consumers
+        self._groups = {group.name: group for group in _groups_in(self.body)}
+
+    def layers(self) -> Iterator[Layer]:
+        """Every layer, in order, depth first."""
+        for node in self.body:
+            yield from node.layers()
 
     @property
-    def output(self) -> str:
-        return self.nodes[-1].name
+    def groups(self) -> dict[str, Group]:
+        """Every block use and repeat by qualified name, outer ones first."""
+        return self._groups
 
     def consumers(self, name: str) -> list[str]:
         return self._consumers.get(name, [])
 
     def is_chain(self) -> bool:
-        """True when every layer reads exactly the one before it (an ``nn.Sequential``)."""
+        """True when every node is a layer reading the one before it (an ``nn.Sequential``)."""
         previous = INPUT
-        for node in self.nodes:
-            if node.inputs != (previous,):
+        for node in self.body:
+            if not isinstance(node, Layer) or node.inputs != (previous,):
                 return False
             previous = node.name
         return True
 
+    # --- what the shape pass found ----------------------------------------------------------
 
-def build_graph(spec: Spec) -> tuple[Graph, list[Diagnostic]]:
-    """The graph of the expanded layers (their inputs are resolved already)."""
-    nodes = [Node(decl.name, decl.kind, decl.args, decl.sources, decl) for decl in spec.layers]
-    graph = Graph(spec.name, spec.input_size, nodes, spec.file, groups=spec.groups)
-    diagnostics = [
-        Diagnostic(
-            "its output is never used (only the last layer is the network's output)",
-            spec.file,
-            node.decl.position,
-            node.name,
-            node.kind_name,
-            severity="warning",
-            note=node.decl.context(),
-        )
-        for node in graph.nodes[:-1]
-        if not graph.consumers(node.name)
-    ]
-    return graph, diagnostics
+    @property
+    def input_shape(self) -> Shape | None:
+        return Shape(self.input_size) if self.input_size else None
+
+    @property
+    def output_shape(self) -> Shape | None:
+        return self.body[-1].output if self.body else None
+
+    @property
+    def total_params(self) -> int | None:
+        return _total(layer.params for layer in self.layers())
+
+    @property
+    def total_macs(self) -> int | None:
+        return _total(layer.macs for layer in self.layers())
+
+    def digest(self) -> str:
+        """A fingerprint of the network itself: layers, their PyTorch calls and wiring (not
+        the spec's comments or layout, nor its train: section)."""
+        parts = [repr(self.input_size)]
+        for layer in self.layers():
+            assert layer.kind is not None
+            call = layer.torch_call()
+            parts.append(repr((layer.name, layer.kind.name, layer.inputs, call, layer.args)))
+        return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def _known(shapes: Sequence[Shape | None]) -> tuple[Shape, ...]:
+    return tuple(shape for shape in shapes if shape is not None)
+
+
+def _groups_in(body: Sequence[Node]) -> Iterator[Group]:
+    for node in body:
+        if isinstance(node, Group):
+            yield node
+            yield from _groups_in(node.body)
+
+
+def last_uses(body: Sequence[Node]) -> dict[int, list[str]]:
+    """For each node of a body, the values no later node of that body reads."""
+    last: dict[str, int] = {}
+    for index, node in enumerate(body):
+        for source in node.inputs:
+            last[source] = index
+    freed: dict[int, list[str]] = {}
+    for value, index in last.items():
+        freed.setdefault(index, []).append(value)
+    return freed

@@ -22,7 +22,7 @@ LINE_LENGTH = 88  # ruff's and black's default
 INDENT = "    "
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
-_OPTION_WORD = re.compile(r"[a-z][a-z_]*")
+_OPTION_WORD = re.compile(r"[a-z][a-z0-9_-]*")  # e.g. "nearest-exact"
 
 Value = int | float | bool | str | None | tuple["Value", ...]
 

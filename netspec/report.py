@@ -12,7 +12,7 @@ from rich.text import Text
 from netspec.check import CheckedSpec
 from netspec.diagnostics import plural, printable
 from netspec.ir import INPUT
-from netspec.passes.collapse import external_inputs, unit_of, units
+from netspec.passes.collapse import external_inputs, owners, shown_nodes
 
 MACS_NOTE = "MACs: multiply–accumulates of conv and linear layers for one sample"
 
@@ -107,10 +107,10 @@ def render_table(columns: list[Column], rows: list[tuple[list[Cell], str]]) -> T
 def layer_table(checked: CheckedSpec, depth: int | None = None) -> Text:
     """One row per layer (or, below ``depth``, per block): name, kind, output shape, params,
     MACs. An Inputs column names what a row reads when that is not the row above."""
-    assert checked.graph is not None and checked.shapes is not None
-    graph, shapes = checked.graph, checked.shapes
-    shown = units(graph, shapes, depth)
-    owner = unit_of(shown)
+    assert checked.graph is not None
+    graph = checked.graph
+    shown = shown_nodes(graph, depth)
+    owner = owners(shown)
     reads: list[str] = []
     previous = INPUT
     for unit in shown:
@@ -124,15 +124,15 @@ def layer_table(checked: CheckedSpec, depth: int | None = None) -> Text:
         Column("Kind"),
         *([Column("Inputs")] if show_inputs else []),
         Column("Output shape"),
-        Column("Params", footer=number(shapes.total_params), right=True),
-        Column("MACs", footer=number(shapes.total_macs), right=True),
+        Column("Params", footer=number(graph.total_params), right=True),
+        Column("MACs", footer=number(graph.total_macs), right=True),
     ]
-    input_shape = shapes.input_shape.batched() if shapes.input_shape else "?"
+    input_shape = graph.input_shape.batched() if graph.input_shape else "?"
     first = [INPUT, "", *([""] if show_inputs else []), input_shape, "", ""]
     rows: list[tuple[list[Cell], str]] = [([(text, "") for text in first], "dim")]
     for unit, inputs in zip(shown, reads, strict=True):
         failed = "red" if unit.failed else ""
-        row: list[Cell] = [(unit.name, "bold red" if unit.failed else ""), (unit.kind, "")]
+        row: list[Cell] = [(unit.name, "bold red" if unit.failed else ""), (unit.kind_name, "")]
         if show_inputs:
             row.append((inputs, ""))
         row.append((unit.output.batched() if unit.output else "?", failed))
@@ -144,14 +144,14 @@ def layer_table(checked: CheckedSpec, depth: int | None = None) -> Text:
 
 def summary_line(checked: CheckedSpec) -> str:
     """``lenet: 12 layers, 61,706 params (241.0 KiB as float32), 416.5 K MACs``."""
-    if checked.shapes is None or checked.spec is None:
+    if checked.graph is None or checked.spec is None:
         return ""
-    shapes = checked.shapes
-    params = shapes.total_params
+    graph = checked.graph
+    params = graph.total_params
     size = f" ({human_bytes(4 * params)} as float32)" if params is not None else ""
     return (
-        f"{checked.spec.name}: {plural(len(shapes.layers), 'layer')}, "
-        f"{number(params)} params{size}, {human(shapes.total_macs)} MACs per sample"
+        f"{checked.spec.name}: {plural(len(list(graph.layers())), 'layer')}, "
+        f"{number(params)} params{size}, {human(graph.total_macs)} MACs per sample"
     )
 
 
@@ -166,7 +166,7 @@ def verdict(checked: CheckedSpec) -> str:
 
 
 def print_report(checked: CheckedSpec, console: Console, depth: int | None = None) -> None:
-    if checked.graph is None or checked.shapes is None or checked.spec is None:
+    if checked.graph is None or checked.spec is None:
         return
     title = checked.spec.name + (
         f" — {checked.spec.description}" if checked.spec.description else ""
@@ -187,35 +187,35 @@ def to_json(checked: CheckedSpec) -> dict[str, Any]:
         "name": checked.spec.name if checked.spec else None,
         "diagnostics": [d.to_json() for d in checked.diagnostics],
     }
-    shapes = checked.shapes
-    if shapes is None:
+    graph = checked.graph
+    if graph is None:
         return result
-    result["input_shape"] = shapes.input_shape.to_json() if shapes.input_shape else None
-    result["output_shape"] = shapes.output_shape.to_json() if shapes.output_shape else None
-    result["total_params"] = shapes.total_params
-    result["total_macs"] = shapes.total_macs
+    result["input_shape"] = graph.input_shape.to_json() if graph.input_shape else None
+    result["output_shape"] = graph.output_shape.to_json() if graph.output_shape else None
+    result["total_params"] = graph.total_params
+    result["total_macs"] = graph.total_macs
     result["layers"] = [
         {
-            "name": r.node.name,
-            "kind": r.node.kind.name if r.node.kind else None,
-            "inputs": list(r.node.inputs),
-            "output_shape": r.output.to_json() if r.output else None,
-            "params": r.params,
-            "macs": r.macs,
-            "ok": not r.failed,
-            "line": r.node.decl.position.line if r.node.decl.position else None,
-            "groups": list(r.node.decl.groups),
+            "name": layer.name,
+            "kind": layer.kind.name if layer.kind else None,
+            "inputs": list(layer.inputs),
+            "output_shape": layer.output.to_json() if layer.output else None,
+            "params": layer.params,
+            "macs": layer.macs,
+            "ok": not layer.failed,
+            "line": layer.position.line if layer.position else None,
+            "groups": list(layer.groups),
         }
-        for r in shapes.layers
+        for layer in graph.layers()
     ]
     result["groups"] = [
         {
             "name": group.name,
             "block": group.block,
-            "params": group.params,
+            "params": group.parameters,
             "repeat": group.count if group.block is None else None,
             "line": group.position.line if group.position else None,
         }
-        for group in (checked.graph.groups.values() if checked.graph else [])
+        for group in graph.groups.values()
     ]
     return result

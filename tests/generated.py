@@ -14,7 +14,6 @@ from torch import fx
 from torch.fx.passes.shape_prop import ShapeProp
 
 from netspec import CheckedSpec
-from netspec.backends.plan import plan
 
 
 def import_file(path: Path) -> ModuleType:
@@ -32,7 +31,7 @@ def compiled_model(module: ModuleType, checked: CheckedSpec, as_module: bool) ->
     """The model a generated file defines: its class, or its factory function's result."""
     from netspec.backends.codegen import entry_name
 
-    return getattr(module, entry_name(plan(checked), as_module))()
+    return getattr(module, entry_name(checked.valid_graph(), as_module))()
 
 
 def traced_shapes(model: torch.nn.Module, checked: CheckedSpec) -> dict[str, tuple[int, ...]]:
@@ -41,7 +40,7 @@ def traced_shapes(model: torch.nn.Module, checked: CheckedSpec) -> dict[str, tup
     Module layers are fx ``call_module`` nodes named like the layers; a merge of k inputs is
     k − 1 additions or one ``torch.cat``, in spec order.
     """
-    layers = plan(checked)
+    layers = checked.valid_graph()
     graph_module = fx.symbolic_trace(model)
     ShapeProp(graph_module).propagate(torch.randn(3, *layers.input_shape.dims))
     shapes: dict[str, tuple[int, ...]] = {}
@@ -53,10 +52,10 @@ def traced_shapes(model: torch.nn.Module, checked: CheckedSpec) -> dict[str, tup
     for node in graph_module.graph.nodes:
         if node.op == "call_module":
             shapes[str(node.target)] = tuple(node.meta["tensor_meta"].shape[1:])
-    for step in layers.steps:
-        if step.call is None:
-            used = len(step.inputs) - 1 if step.kind.name == "add" else 1
+    for layer in layers.layers():
+        if layer.torch_call() is None:
+            used = len(layer.inputs) - 1 if layer.kind_name == "add" else 1
             node, functions = functions[used - 1], functions[used:]
-            shapes[step.name] = tuple(node.meta["tensor_meta"].shape[1:])
+            shapes[layer.name] = tuple(node.meta["tensor_meta"].shape[1:])
     assert not functions, "unmatched additions or concatenations"
     return shapes

@@ -29,8 +29,8 @@ def warning_lines(yaml: str) -> list[str]:
 
 def shapes_of(yaml: str) -> dict[str, tuple[int | None, ...] | None]:
     checked = check(yaml)
-    assert checked.shapes is not None
-    return {r.node.name: (r.output.dims if r.output else None) for r in checked.shapes.layers}
+    assert checked.graph is not None
+    return {r.name: (r.output.dims if r.output else None) for r in checked.graph.layers()}
 
 
 def heavy_modules_after(*commands: list[str], cwd: Path = ROOT) -> str:

@@ -51,14 +51,14 @@ layers:
 def names(yaml: str) -> list[str]:
     checked = check(yaml)
     assert checked.graph is not None
-    return [node.name for node in checked.graph.nodes]
+    return [node.name for node in checked.graph.layers()]
 
 
 def test_expansion_names_and_wiring() -> None:
     checked = check(RESIDUAL)
     assert checked.ok, checked.errors
     assert checked.graph is not None
-    layer_names = [node.name for node in checked.graph.nodes]
+    layer_names = [node.name for node in checked.graph.layers()]
     assert layer_names[:5] == [
         "stem",
         "layer1.0.conv1",
@@ -69,7 +69,7 @@ def test_expansion_names_and_wiring() -> None:
     assert "layer2.rest.1.conv2" in layer_names
     # automatic names count a kind or block within its level: the 2nd basic_block use here
     assert layer_names[-1] == "basic_block_2.add_1"
-    nodes = {node.name: node for node in checked.graph.nodes}
+    nodes = {node.name: node for node in checked.graph.layers()}
     # `input` inside a block is what the block receives; copies read the copy before.
     assert nodes["layer1.0.add_1"].inputs == ("layer1.0.conv2", "stem")
     assert nodes["layer1.1.conv1"].inputs == ("layer1.0.add_1",)
@@ -77,8 +77,8 @@ def test_expansion_names_and_wiring() -> None:
     groups = checked.graph.groups
     assert (groups["layer1"].block, groups["layer1"].count) == (None, 2)
     assert groups["layer1.1"].block == "basic_block"
-    assert groups["layer2"].params == {"channels": 8}
-    assert groups["layer2.first"].params == {"channels": 8, "stride": 1}
+    assert groups["layer2"].parameters == {"channels": 8}
+    assert groups["layer2.first"].parameters == {"channels": 8, "stride": 1}
 
 
 def test_parameters_reach_the_layers() -> None:
@@ -97,8 +97,8 @@ def test_parameters_reach_the_layers() -> None:
     """
     checked = check(yaml)
     assert checked.ok, checked.errors
-    assert checked.shapes is not None
-    assert [r.output.dims for r in checked.shapes.layers] == [
+    assert checked.graph is not None
+    assert [r.output.dims for r in checked.graph.layers()] == [
         (12, 16, 16),  # conv: 6·2 channels, stride 2
         (12, 16, 3),  # linear on the last dim: (6 + 1) // 2
         (5, 16, 3),  # conv: 5·1 channels, stride 1

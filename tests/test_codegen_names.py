@@ -28,7 +28,6 @@ from hypothesis import strategies as st
 import netspec
 from netspec import layers as kinds
 from netspec.backends.codegen import entry_name
-from netspec.backends.plan import plan
 from netspec.names import class_name, name_problem, spec_name_problem
 from netspec.pysource import Namespace, identifiers
 from netspec.spec.blocks import INPUT_CHANNELS
@@ -70,7 +69,7 @@ def assert_runs_like_build(checked: netspec.CheckedSpec, as_module: bool = False
     source = netspec.compile_source(checked, module=as_module)
     assert bound_twice(source) == []
     namespace, printed = run_as_main(source)
-    layers = plan(checked)
+    layers = checked.valid_graph()
     output_shape = (2, *layers.output_shape.dims)
     assert printed.splitlines()[-1] == f"ok: output shape {output_shape}"
 
@@ -127,12 +126,12 @@ def test_shipped_specs_keep_their_names() -> None:
     for path in SPECS:
         checked = netspec.load(path)
         assert checked.spec is not None
-        layers = plan(checked)
+        layers = checked.valid_graph()
         expected = checked.spec.name if layers.is_chain() else class_name(checked.spec.name)
         assert entry_name(layers) == expected, path
         assert entry_name(layers, module=True) == class_name(checked.spec.name), path
         source = netspec.compile_source(checked, module=True)
-        blocks = [class_name(block) for block in checked.spec.blocks]
+        blocks = [class_name(block) for block in checked.graph.block_params]
         assert sorted(class_names(source)) == sorted([*blocks, class_name(checked.spec.name)])
 
 
@@ -159,10 +158,10 @@ def test_the_reserved_names_cover_what_shipped_files_bind_and_read() -> None:
             }
             read = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
             fixed = (bound | (read & set(dir(builtins))) | {"__name__"}) - {
-                entry_name(plan(checked), as_module),
-                *(class_name(block) for block in checked.spec.blocks),
+                entry_name(checked.valid_graph(), as_module),
+                *(class_name(block) for block in checked.graph.block_params),
             }
-            uses_classes = as_module or not plan(checked).is_chain()
+            uses_classes = as_module or not checked.valid_graph().is_chain()
             reserved = codegen.CLASS_FILE_NAMES if uses_classes else codegen.SEQUENTIAL_FILE_NAMES
             assert fixed <= reserved, (path, fixed - reserved)
 

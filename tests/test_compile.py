@@ -13,7 +13,6 @@ from generated import compiled_model, import_file, traced_shapes
 from helpers import DATA, ROOT, SPECS
 
 import netspec
-from netspec.backends.plan import plan
 from netspec.backends.torch_module import SpecModule
 
 
@@ -52,16 +51,16 @@ def test_compiled_model_matches_the_checker_at_every_layer(
     spec_path: Path, compiled_dir: Path, as_module: bool
 ) -> None:
     checked = netspec.load(spec_path)
-    assert checked.shapes is not None and checked.graph is not None
+    assert checked.graph is not None and checked.graph is not None
     file = compiled_dir / f"{spec_path.stem}{'_module' if as_module else ''}.py"
     model = compiled_model(import_file(file), checked, as_module)
     expected_type = (
-        torch.nn.Sequential if plan(checked).is_chain() and not as_module else torch.nn.Module
+        torch.nn.Sequential if checked.valid_graph().is_chain() and not as_module else torch.nn.Module
     )
     assert isinstance(model, expected_type)
     shapes = traced_shapes(model, checked)
-    assert shapes == {r.node.name: r.output.dims for r in checked.shapes.layers}
-    assert sum(p.numel() for p in model.parameters()) == checked.shapes.total_params
+    assert shapes == {r.name: r.output.dims for r in checked.graph.layers()}
+    assert sum(p.numel() for p in model.parameters()) == checked.graph.total_params
 
 
 @pytest.mark.parametrize("as_module", [False, True], ids=["default", "module"])
@@ -88,11 +87,11 @@ def test_built_and_compiled_models_are_the_same_network(
 
 def test_every_layer_of_the_built_graph_has_the_checked_shape() -> None:
     checked = netspec.load(ROOT / "specs" / "residual_cnn.yaml")
-    assert checked.shapes is not None
+    assert checked.graph is not None
     model = netspec.build(checked)
     assert isinstance(model, SpecModule)
     assert traced_shapes(model, checked) == {
-        r.node.name: r.output.dims for r in checked.shapes.layers
+        r.name: r.output.dims for r in checked.graph.layers()
     }
 
 

@@ -139,7 +139,7 @@ def ruff_clean(path: Path) -> None:
 @given(valid_specs(), st.booleans())
 def test_compiled_random_networks_match_the_checker(spec: dict[str, Any], as_module: bool) -> None:
     checked = netspec.check_text(json.dumps(spec), "random.yaml")
-    assert checked.ok and checked.shapes is not None
+    assert checked.ok and checked.graph is not None
     source = netspec.compile_source(checked, module=as_module)
     path = Path(os.environ.get("TMPDIR", "/tmp")) / f"netspec_random_{os.getpid()}.py"
     path.write_text(source)
@@ -149,9 +149,9 @@ def test_compiled_random_networks_match_the_checker(spec: dict[str, Any], as_mod
     finally:
         path.unlink()
     assert traced_shapes(compiled, checked) == {
-        r.node.name: r.output.dims for r in checked.shapes.layers
+        r.name: r.output.dims for r in checked.graph.layers()
     }
-    assert sum(p.numel() for p in compiled.parameters()) == checked.shapes.total_params
+    assert sum(p.numel() for p in compiled.parameters()) == checked.graph.total_params
 
     built = netspec.build(checked, module=as_module)
     assert_same_outputs(compiled, built, spec["input"])
@@ -212,7 +212,7 @@ def block_specs(draw: st.DrawFn) -> dict[str, Any]:
 def test_compiled_blocks_match_the_checker(spec: dict[str, Any]) -> None:
     checked = netspec.check_text(json.dumps(spec), "blocks.yaml")
     assume(checked.ok)
-    assert checked.shapes is not None
+    assert checked.graph is not None
     source = netspec.compile_source(checked)
     assert "class Blk(nn.Module):" in source
     path = Path(os.environ.get("TMPDIR", "/tmp")) / f"netspec_blocks_{os.getpid()}.py"
@@ -223,7 +223,7 @@ def test_compiled_blocks_match_the_checker(spec: dict[str, Any]) -> None:
     finally:
         path.unlink()
     assert traced_shapes(compiled, checked) == {
-        r.node.name: r.output.dims for r in checked.shapes.layers
+        r.name: r.output.dims for r in checked.graph.layers()
     }
     built = netspec.build(checked)
     assert list(built.state_dict()) == list(compiled.state_dict())

@@ -7,7 +7,7 @@ import re
 from helpers import ROOT, check
 
 from netspec.layers import all_kinds
-from netspec.spec.reference import FAMILIES, render_reference
+from netspec.spec.reference import render_reference
 
 
 def test_layer_reference_is_current() -> None:
@@ -15,11 +15,9 @@ def test_layer_reference_is_current() -> None:
     assert committed == render_reference(), "run `make docs` to regenerate docs/layers.md"
 
 
-def test_every_kind_is_documented_in_a_family() -> None:
-    families = {family for family, _ in FAMILIES}
+def test_every_kind_is_documented() -> None:
     reference = render_reference()
     for kind in all_kinds():
-        assert kind.family in families, kind.name
         assert f"### `{kind.name}`" in reference
 
 

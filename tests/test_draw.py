@@ -51,23 +51,23 @@ def test_edges_carry_the_sizes_pytorch_computes(spec_path: Path) -> None:
     ids = {INPUT: INPUT_NODE}
     expected = {
         (ids.get(source, source), node.name, size(sizes[source]))
-        for node in checked.graph.nodes
+        for node in checked.graph.layers()
         for source in node.inputs
     }
-    last = checked.graph.nodes[-1].name
+    last = list(checked.graph.layers())[-1].name
     expected.add((last, OUTPUT_NODE, size(torch_run.outputs[last])))
     assert edges_of(diagram(checked).source) == expected
 
 
 def test_nodes_show_kind_name_hyperparameters_and_params(spec_path: Path) -> None:
     checked = netspec.load(spec_path)
-    assert checked.shapes is not None
+    assert checked.graph is not None
     nodes = nodes_of(diagram(checked).source)
-    assert set(nodes) == {r.node.name for r in checked.shapes.layers} | {INPUT_NODE, OUTPUT_NODE}
-    for result in checked.shapes.layers:
-        label = nodes[result.node.name]
-        assert label.startswith(f"<B>{result.node.kind_name}</B>")
-        assert result.node.decl.local_name in label  # a cluster shows the rest of the name
+    assert set(nodes) == {r.name for r in checked.graph.layers()} | {INPUT_NODE, OUTPUT_NODE}
+    for result in checked.graph.layers():
+        label = nodes[result.name]
+        assert label.startswith(f"<B>{result.kind_name}</B>")
+        assert result.local in label  # a cluster shows the rest of the name
         if result.params:
             assert f"{result.params:,} params" in label
 
@@ -84,7 +84,7 @@ def test_lenet_labels() -> None:
 
 
 def test_colours_follow_layer_families() -> None:
-    from netspec.backends.diagram import FAMILY_COLOURS
+    from netspec.layers.base import FAMILIES
 
     source = diagram(netspec.load(ROOT / "specs" / "residual_cnn.yaml")).source
     for node, family in [
@@ -97,7 +97,7 @@ def test_colours_follow_layer_families() -> None:
         ("merged", "merge"),
     ]:
         line = next(line for line in source.splitlines() if line.startswith(f"\t{node} ["))
-        assert f'fillcolor="{FAMILY_COLOURS[family].fill}"' in line, node
+        assert f'fillcolor="{FAMILIES[family].fill}"' in line, node
 
 
 def test_a_broken_spec_is_drawn_with_the_failing_layer_in_red() -> None:

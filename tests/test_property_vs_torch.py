@@ -121,7 +121,7 @@ def chains(draw: st.DrawFn) -> dict[str, Any]:
 def test_checker_verdict_equals_pytorch(spec: dict[str, Any]) -> None:
     text = json.dumps(spec)  # JSON is YAML
     checked = check_text(text, "random.yaml")
-    assert checked.graph is not None and checked.shapes is not None, checked.diagnostics
+    assert checked.graph is not None and checked.graph is not None, checked.diagnostics
     # netspec rejects on purpose what PyTorch allows: flattening the batch away.
     assume(not any("would merge the batch" in d.message for d in checked.errors))
 
@@ -132,8 +132,8 @@ def test_checker_verdict_equals_pytorch(spec: dict[str, Any]) -> None:
         return
     errors = [str(d) for d in checked.errors]
     assert checked.ok, f"PyTorch ran but netspec rejected:\n{text}\n{errors}"
-    for layer in checked.shapes.layers:
-        name = layer.node.name
+    for layer in checked.graph.layers():
+        name = layer.name
         assert layer.output is not None
         assert layer.output.dims == torch_run.outputs[name], (name, text)
         assert list(layer.weights.items()) == torch_run.params.get(name, []), (name, text)

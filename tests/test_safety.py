@@ -167,14 +167,14 @@ def test_generated_source_holds_only_layer_names_kinds_and_numbers(as_module: bo
 
     torch_names = {k.torch_class for k in all_kinds() if k.torch_class}
     argument_names = {f for k in all_kinds() for f in k.Args.model_fields}
-    option_words = {"zeros", "reflect", "replicate", "circular", "same", "valid", "none", "tanh"}
+    option_words = {word for kind in all_kinds() for word in kind.option_words}
     for path in SPECS:
         checked = netspec.load(path)
         assert checked.graph is not None and checked.spec is not None
-        layer_names = {part for node in checked.graph.nodes for part in node.name.split(".")}
+        layer_names = {part for node in checked.graph.layers() for part in node.name.split(".")}
         layer_names |= {part for group in checked.graph.groups for part in group.split(".")}
-        for block in checked.spec.blocks.values():  # block classes and their parameters
-            layer_names |= {netspec.names.class_name(block.name), *block.params}
+        for block, params in checked.graph.block_params.items():  # classes and parameters
+            layer_names |= {netspec.names.class_name(block), *params}
         strings, identifiers = _strings_and_names(netspec.compile_source(checked, as_module))
         allowed = (
             FIXED_IDENTIFIERS

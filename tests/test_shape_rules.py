@@ -72,8 +72,8 @@ def test_groups_must_divide_channels() -> None:
 
 def test_grouped_conv_parameters() -> None:
     checked = check(chain("[4, 8, 8]", "conv2d: {out_channels: 8, kernel_size: 3, groups: 4}"))
-    assert checked.shapes is not None
-    assert checked.shapes.layers[0].weights == {"weight": (8, 1, 3, 3), "bias": (8,)}
+    assert checked.graph is not None
+    assert next(checked.graph.layers()).weights == {"weight": (8, 1, 3, 3), "bias": (8,)}
 
 
 def test_same_padding_needs_stride_1() -> None:
@@ -208,8 +208,8 @@ def test_batchnorm() -> None:
         "got 192"
     ]
     checked = check(chain("[3, 8]", "batchnorm1d: {affine: false}", "batchnorm1d"))
-    assert checked.shapes is not None
-    assert [r.weights for r in checked.shapes.layers] == [{}, {"weight": (3,), "bias": (3,)}]
+    assert checked.graph is not None
+    assert [r.weights for r in checked.graph.layers()] == [{}, {"weight": (3,), "bias": (3,)}]
 
 
 def test_softmax_dim() -> None:
@@ -292,9 +292,9 @@ def test_inference_continues_past_an_error() -> None:
         "spec.yaml:7:14: linear 'linear_2': in_features is 5 but the input has 3 features",
     ]
     checked = check(yaml)
-    assert checked.shapes is not None
+    assert checked.graph is not None
     # Unknown sizes are not guessed.
-    assert [r.output.dims if r.output else None for r in checked.shapes.layers] == [
+    assert [r.output.dims if r.output else None for r in checked.graph.layers()] == [
         (8, None, None),
         (None,),
         (3,),
@@ -302,5 +302,5 @@ def test_inference_continues_past_an_error() -> None:
     ]
     # Parameters stay countable: conv 8·1·5·5 + 8, the written 7·3 + 3, then 3·2 + 2; the
     # conv's MACs depend on its unknown output size.
-    assert checked.shapes.total_params == 208 + 24 + 8
-    assert checked.shapes.total_macs is None
+    assert checked.graph.total_params == 208 + 24 + 8
+    assert checked.graph.total_macs is None

@@ -50,7 +50,7 @@ def test_resnet18_equals_torchvision(compiled) -> None:
     torch.manual_seed(0)
     reference = torchvision.models.resnet18().eval()
     checked = netspec.load(ROOT / "specs" / "resnet18.yaml")
-    assert checked.shapes is not None and checked.shapes.total_params == 11_689_512
+    assert checked.graph is not None and checked.graph.total_params == 11_689_512
     model = compiled("resnet18").eval()
     assert sum(p.numel() for p in model.parameters()) == 11_689_512
     assert sum(p.numel() for p in reference.parameters()) == 11_689_512

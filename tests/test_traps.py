@@ -41,8 +41,8 @@ def test_load_raises_with_every_error() -> None:
 def test_checking_goes_on_after_a_wrong_size() -> None:
     # The layer after the wrong in_features is still checked with the true size.
     checked = check_file(DATA / "fashion_cnn_tutorial.yaml")
-    assert checked.shapes is not None
-    fc1 = next(r for r in checked.shapes.layers if r.node.name == "fc1")
+    assert checked.graph is not None
+    fc1 = next(r for r in checked.graph.layers() if r.name == "fc1")
     assert fc1.failed and fc1.output is not None and fc1.output.dims == (256,)
-    assert checked.shapes.output_shape is not None
-    assert checked.shapes.output_shape.dims == (10,)
+    assert checked.graph.output_shape is not None
+    assert checked.graph.output_shape.dims == (10,)

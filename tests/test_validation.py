@@ -48,7 +48,7 @@ def test_layer_forms_bare_scalar_mapping_and_siblings() -> None:
     checked = check(yaml)
     assert checked.ok, checked.diagnostics
     assert checked.graph is not None
-    assert [(n.name, n.inputs) for n in checked.graph.nodes] == [
+    assert [(n.name, n.inputs) for n in checked.graph.layers()] == [
         ("relu_1", ("input",)),
         ("maxpool2d_1", ("relu_1",)),
         ("proj", ("maxpool2d_1",)),
@@ -319,4 +319,4 @@ def test_auto_names_skip_explicit_ones() -> None:
     """
     checked = check(yaml)
     assert checked.graph is not None
-    assert [n.name for n in checked.graph.nodes] == ["relu_2", "relu_3", "relu_4"]
+    assert [n.name for n in checked.graph.layers()] == ["relu_2", "relu_3", "relu_4"]

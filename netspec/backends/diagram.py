@@ -15,12 +15,11 @@ import graphviz
 
 from netspec.check import CheckedSpec
 from netspec.diagnostics import Diagnostic, plural, printable
-from netspec.ir import INPUT, Node
-from netspec.passes.collapse import Unit, external_inputs, unit_of, units
-from netspec.passes.shapes import LayerResult
+from netspec.ir import INPUT, Group, Layer, Node
+from netspec.layers.base import FAMILIES
+from netspec.passes.collapse import external_inputs, owners, shown_nodes
 from netspec.report import human, number
 from netspec.shapes import Shape
-from netspec.spec.model import Group
 
 FONT = "Helvetica"
 INK = "#1e293b"  # text and outlines
@@ -34,17 +33,7 @@ class Palette:
     border: str
 
 
-# Colours by layer family: the eye finds the convolutions, the classifier, the merges.
-FAMILY_COLOURS = {
-    "conv": Palette("#dbeafe", "#2563eb"),
-    "pool": Palette("#dcfce7", "#16a34a"),
-    "norm": Palette("#fef9c3", "#ca8a04"),
-    "activation": Palette("#f3e8ff", "#9333ea"),
-    "linear": Palette("#ffedd5", "#ea580c"),
-    "dropout": Palette("#f1f5f9", "#94a3b8"),
-    "reshape": Palette("#f1f5f9", "#64748b"),
-    "merge": Palette("#fce7f3", "#db2777"),
-}
+# Layer families bring their own colours (netspec.layers.base.FAMILIES).
 IO_COLOURS = Palette("#ffffff", INK)
 BLOCK_COLOURS = Palette("#ecfeff", "#0891b2")
 ERROR_COLOURS = Palette("#fee2e2", "#dc2626")
@@ -72,15 +61,16 @@ def edge_label(shape: Shape | None) -> str:
     return "?" if shape is None else str(shape)
 
 
-def _layer_label(result: LayerResult, errors: Sequence[Diagnostic]) -> str:
-    node = result.node
+def _layer_label(layer: Layer, errors: Sequence[Diagnostic]) -> str:
     # inside a block's cluster the local name is enough: the cluster says whose it is
-    lines = [f"<B>{_text(node.kind_name)}</B>  {_small(node.decl.local_name)}"]
-    details = node.kind.describe(node.args, result.inputs) if node.kind and node.args else ""
+    lines = [f"<B>{_text(layer.kind_name)}</B>  {_small(layer.local)}"]
+    details = (
+        layer.kind.describe(layer.args, layer.input_shapes) if layer.kind and layer.args else ""
+    )
     if details:
         lines.append(_text(details))
-    if result.params:
-        lines.append(_small(f"{number(result.params)} params"))
+    if layer.params:
+        lines.append(_small(f"{number(layer.params)} params"))
     lines += _error_lines(errors)
     return _html(*lines)
 
@@ -104,8 +94,8 @@ def diagram(
 
     Blocks are clusters; below ``depth`` each is one node. ``dpi`` only matters for PNG.
     """
-    assert checked.graph is not None and checked.shapes is not None
-    graph, shapes = checked.graph, checked.shapes
+    assert checked.graph is not None
+    graph = checked.graph
     name = checked.spec.name if checked.spec else graph.name
 
     dot = graphviz.Digraph(name=name)
@@ -141,57 +131,58 @@ def diagram(
         if diagnostic.layer:
             by_layer.setdefault(diagnostic.layer, []).append(diagnostic)
 
-    shown = units(graph, shapes, depth)
-    owner = unit_of(shown)
-    clusters = _Clusters(dot, graph.groups)
-    input_shape = shapes.input_shape
-    _io_node(dot, INPUT_NODE, "input", input_shape)
-    outputs: dict[str, Shape | None] = {INPUT: input_shape}
-    outputs |= {r.node.name: r.output for r in shapes.layers}
-    for unit in shown:
-        where = clusters.around(unit)
-        if unit.group is None:
-            _layer_node(where, unit.members[0], by_layer.get(unit.name, []))
-        else:
-            names = dict.fromkeys(m.node.name for m in unit.members)
-            errors = [e for name in names for e in by_layer.get(name, [])]
-            _block_node(where, unit, errors)
-        for source in external_inputs(unit, owner):
-            tail = INPUT_NODE if source == INPUT else owner[source]
-            _edge(dot, tail, unit.name, outputs.get(source))
-    clusters.close()
-    last = shapes.layers[-1] if shapes.layers else None
+    owner = owners(shown_nodes(graph, depth))
+    _io_node(dot, INPUT_NODE, "input", graph.input_shape)
+    outputs: dict[str, Shape | None] = {INPUT: graph.input_shape}
+    outputs |= {layer.name: layer.output for layer in graph.layers()}
+
+    def draw(body: Sequence[Node], where: graphviz.Digraph, level: int) -> None:
+        for node in body:
+            if isinstance(node, Group) and (depth is None or level < depth):
+                cluster = _cluster(node)
+                draw(node.body, cluster, level + 1)
+                where.subgraph(cluster)
+                continue
+            if isinstance(node, Layer):
+                _layer_node(where, node, by_layer.get(node.name, []))
+            else:
+                names = [layer.name for layer in node.layers()]
+                _block_node(where, node, [e for n in names for e in by_layer.get(n, [])])
+            for source in external_inputs(node, owner):
+                tail = INPUT_NODE if source == INPUT else owner[source]
+                _edge(dot, tail, node.name, outputs.get(source))
+
+    draw(graph.body, dot, 0)
+    last = graph.body[-1] if graph.body else None
     _io_node(dot, OUTPUT_NODE, "output", last.output if last else None)
     if last is not None:
-        _edge(dot, owner[last.node.name], OUTPUT_NODE, last.output)
+        _edge(dot, owner[last.output_name], OUTPUT_NODE, last.output)
     return dot
 
 
-def _layer_node(where: graphviz.Digraph, result: LayerResult, errors: list[Diagnostic]) -> None:
-    node = result.node
-    failed = bool(errors) or node.kind is None or node.args is None
-    colours = ERROR_COLOURS if failed else FAMILY_COLOURS[_family(node)]
+def _layer_node(where: graphviz.Digraph, layer: Layer, errors: list[Diagnostic]) -> None:
+    failed = bool(errors) or layer.kind is None or layer.args is None
+    colours = ERROR_COLOURS if failed or layer.kind is None else FAMILIES[layer.kind.family]
     where.node(
-        node.name,
-        label=_layer_label(result, errors),
+        layer.name,
+        label=_layer_label(layer, errors),
         fillcolor=colours.fill,
         color=colours.border,
         penwidth="2" if failed else "1.2",
     )
 
 
-def _block_node(where: graphviz.Digraph, unit: Unit, errors: list[Diagnostic]) -> None:
+def _block_node(where: graphviz.Digraph, group: Group, errors: list[Diagnostic]) -> None:
     """A block (or repeat) drawn as one node: its name, parameters and totals."""
-    group = unit.group
-    assert group is not None
-    lines = [f"<B>{_text(unit.kind)}</B>  {_small(unit.name)}"]
-    if group.params:
-        lines.append(_text(", ".join(f"{k}={v}" for k, v in group.params.items())))
-    lines.append(_small(f"{len(unit.members)} layers · {number(unit.params)} params"))
+    lines = [f"<B>{_text(group.kind_name)}</B>  {_small(group.name)}"]
+    if group.parameters:
+        lines.append(_text(", ".join(f"{k}={v}" for k, v in group.parameters.items())))
+    layers = len(list(group.layers()))
+    lines.append(_small(f"{layers} layers · {number(group.params)} params"))
     lines += _error_lines(errors)
     colours = ERROR_COLOURS if errors else BLOCK_COLOURS
     where.node(
-        unit.name,
+        group.name,
         label=_html(*lines),
         fillcolor=colours.fill,
         color=colours.border,
@@ -200,52 +191,22 @@ def _block_node(where: graphviz.Digraph, unit: Unit, errors: list[Diagnostic]) -
     )
 
 
-class _Clusters:
-    """A Graphviz cluster for each block use or repeat shown open, nested as they nest."""
-
-    def __init__(self, dot: graphviz.Digraph, groups: dict[str, Group]) -> None:
-        self.dot = dot
-        self.groups = groups
-        self.made: dict[str, graphviz.Digraph] = {}
-
-    def around(self, unit: Unit) -> graphviz.Digraph:
-        """The cluster a unit is drawn in (the whole diagram at the top level)."""
-        names = unit.members[0].node.decl.groups
-        if unit.group is not None:
-            names = names[: names.index(unit.group.name)]
-        return self._cluster(names[-1]) if names else self.dot
-
-    def _cluster(self, name: str) -> graphviz.Digraph:
-        if name not in self.made:
-            group = self.groups[name]
-            label = group.block if group.block is not None else f"{group.label} ×{group.count}"
-            params = ", ".join(f"{k}={v}" for k, v in group.params.items())
-            title = f"<B>{_text(name)}</B>  {_small(label + (f'({params})' if params else ''))}"
-            cluster = graphviz.Digraph(name=f"cluster_{name}")
-            cluster.attr(
-                label=f"<{title}>",
-                labeljust="l",
-                style="rounded,dashed",
-                color=MUTED,
-                fontname=FONT,
-                fontsize="10",
-                fontcolor=INK,
-            )
-            self.made[name] = cluster
-            if group.parent is not None:
-                self._cluster(group.parent)
-        return self.made[name]
-
-    def close(self) -> None:
-        """Put each cluster into its parent, innermost first."""
-        for name in sorted(self.made, key=lambda n: -self.groups[n].depth):
-            parent = self.groups[name].parent
-            (self.made[parent] if parent is not None else self.dot).subgraph(self.made[name])
-
-
-def _family(node: Node) -> str:
-    assert node.kind is not None
-    return node.kind.family
+def _cluster(group: Group) -> graphviz.Digraph:
+    """The Graphviz cluster of a block use or repeat shown open."""
+    label = group.kind_name
+    params = ", ".join(f"{k}={v}" for k, v in group.parameters.items())
+    title = f"<B>{_text(group.name)}</B>  {_small(label + (f'({params})' if params else ''))}"
+    cluster = graphviz.Digraph(name=f"cluster_{group.name}")
+    cluster.attr(
+        label=f"<{title}>",
+        labeljust="l",
+        style="rounded,dashed",
+        color=MUTED,
+        fontname=FONT,
+        fontsize="10",
+        fontcolor=INK,
+    )
+    return cluster
 
 
 def _io_node(dot: graphviz.Digraph, node_id: str, title: str, shape: Shape | None) -> None:
@@ -266,9 +227,9 @@ def _edge(dot: graphviz.Digraph, tail: str, head: str, shape: Shape | None) -> N
 
 
 def _title(checked: CheckedSpec, name: str) -> str:
-    shapes = checked.shapes
-    assert shapes is not None
-    totals = f"{number(shapes.total_params)} params · {human(shapes.total_macs)} MACs"
+    graph = checked.graph
+    assert graph is not None
+    totals = f"{number(graph.total_params)} params · {human(graph.total_macs)} MACs"
     lines = [f'<FONT POINT-SIZE="16"><B>{_text(name)}</B></FONT>', _small(totals)]
     if checked.errors:
         lines.append(_small(plural(len(checked.errors), "error"), ERROR_INK))

@@ -8,11 +8,13 @@ from pydantic import Field
 from netspec.layers.args import Bool, Float, Int, LayerArgs, NoArgs
 from netspec.layers.base import (
     NO_OUTPUT,
+    ArgsT,
     Inferred,
     LayerKind,
     Reporter,
     resolve_dim,
     same_shape,
+    valid,
 )
 from netspec.shapes import Shape
 
@@ -21,34 +23,36 @@ class InplaceArgs(LayerArgs):
     inplace: Bool = Field(False, description="overwrite the input tensor")
 
 
-class _Activation(LayerKind):
+class _Activation(LayerKind[ArgsT]):
     family = "activation"
-    Args = InplaceArgs
     shape_rule = "Output shape = input shape. No params."
 
-    def infer(self, args, inputs: Sequence[Shape | None], report: Reporter) -> Inferred:
+    def infer(self, args: ArgsT, inputs: Sequence[Shape | None], report: Reporter) -> Inferred:
         return same_shape(inputs[0])
 
 
-class ReLU(_Activation):
+class ReLU(_Activation[InplaceArgs]):
     name = "relu"
     summary = "max(0, x)"
     torch_class = "ReLU"
+    Args = InplaceArgs
+    examples = (valid(None, (6, 28, 28)), valid({"inplace": True}, (10,)))
 
 
 class LeakyReLUArgs(InplaceArgs):
     negative_slope: Float = Field(0.01, description="slope for x < 0")
 
 
-class LeakyReLU(_Activation):
+class LeakyReLU(_Activation[LeakyReLUArgs]):
     name = "leakyrelu"
     summary = "x for x ≥ 0, negative_slope·x otherwise"
     torch_class = "LeakyReLU"
     main_arg = "negative_slope"
     aliases = ("leaky_relu", "LeakyReLU")
     Args = LeakyReLUArgs
+    examples = (valid(0.2, (8, 4)),)
 
-    def describe(self, args, inputs: Sequence[Shape | None]) -> str:
+    def describe(self, args: LeakyReLUArgs, inputs: Sequence[Shape | None]) -> str:
         return f"slope {args.negative_slope:g}"
 
 
@@ -56,14 +60,15 @@ class GELUArgs(LayerArgs):
     approximate: Literal["none", "tanh"] = Field("none", description="'tanh' approximation")
 
 
-class GELU(_Activation):
+class GELU(_Activation[GELUArgs]):
     name = "gelu"
     summary = "Gaussian error linear unit"
     torch_class = "GELU"
     main_arg = "approximate"
     Args = GELUArgs
+    examples = (valid(None, (16,)), valid("tanh", (4, 8)))
 
-    def describe(self, args, inputs: Sequence[Shape | None]) -> str:
+    def describe(self, args: GELUArgs, inputs: Sequence[Shape | None]) -> str:
         return "tanh approximation" if args.approximate == "tanh" else ""
 
 
@@ -71,43 +76,48 @@ class ELUArgs(InplaceArgs):
     alpha: Float = Field(1.0, description="saturation value for x < 0")
 
 
-class ELU(_Activation):
+class ELU(_Activation[ELUArgs]):
     name = "elu"
     summary = "exponential linear unit"
     torch_class = "ELU"
     main_arg = "alpha"
     Args = ELUArgs
+    examples = (valid(0.5, (3, 5, 5)),)
 
-    def describe(self, args, inputs: Sequence[Shape | None]) -> str:
+    def describe(self, args: ELUArgs, inputs: Sequence[Shape | None]) -> str:
         return f"α = {args.alpha:g}"
 
 
-class SiLU(_Activation):
+class SiLU(_Activation[InplaceArgs]):
     name = "silu"
     summary = "x·sigmoid(x), also called swish"
     torch_class = "SiLU"
+    Args = InplaceArgs
+    examples = (valid(None, (32,)),)
     aliases = ("swish",)
 
 
-class Sigmoid(_Activation):
+class Sigmoid(_Activation[NoArgs]):
     name = "sigmoid"
     summary = "1 / (1 + e^−x)"
     torch_class = "Sigmoid"
     Args = NoArgs
+    examples = (valid(None, (1,)),)
 
 
-class Tanh(_Activation):
+class Tanh(_Activation[NoArgs]):
     name = "tanh"
     summary = "hyperbolic tangent"
     torch_class = "Tanh"
     Args = NoArgs
+    examples = (valid(None, (5, 7)),)
 
 
 class SoftmaxArgs(LayerArgs):
     dim: Int = Field(1, description="dim to normalise, counting the batch as dim 0")
 
 
-class _Softmax(LayerKind):
+class _Softmax(LayerKind[SoftmaxArgs]):
     family = "activation"
     main_arg = "dim"
     torch_always = ("dim",)  # PyTorch's default (None) picks a dim implicitly, with a warning
@@ -117,7 +127,7 @@ class _Softmax(LayerKind):
         "[−rank, rank − 1] of the batched tensor."
     )
 
-    def infer(self, args, inputs: Sequence[Shape | None], report: Reporter) -> Inferred:
+    def infer(self, args: SoftmaxArgs, inputs: Sequence[Shape | None], report: Reporter) -> Inferred:
         (x,) = inputs
         if x is None:
             return NO_OUTPUT
@@ -125,7 +135,7 @@ class _Softmax(LayerKind):
             report.warning(f"dim 0 is the batch: {self.name} mixes the samples of a batch", "dim")
         return same_shape(x)
 
-    def describe(self, args, inputs: Sequence[Shape | None]) -> str:
+    def describe(self, args: SoftmaxArgs, inputs: Sequence[Shape | None]) -> str:
         return f"dim {args.dim}"
 
 
@@ -133,10 +143,12 @@ class Softmax(_Softmax):
     name = "softmax"
     summary = "exp(x) / Σ exp(x) along dim"
     torch_class = "Softmax"
+    examples = (valid(None, (10,)), valid(-1, (3, 4)))
 
 
 class LogSoftmax(_Softmax):
     name = "logsoftmax"
     summary = "log(softmax(x)) along dim, pairs with the nll loss"
     torch_class = "LogSoftmax"
+    examples = (valid(None, (10,)),)
     aliases = ("log_softmax",)

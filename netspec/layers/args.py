@@ -6,13 +6,19 @@ Schema editors use. Types are strict: YAML ``"5"`` is not an integer and ``true`
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+import functools
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
 from netspec.diagnostics import did_you_mean
 from netspec.limits import FLOAT32_MAX
+
+if TYPE_CHECKING:
+    from typing import Self
+
+    from pydantic.fields import FieldInfo
 
 PositiveInt = Annotated[int, Strict(), Field(ge=1)]
 NonNegativeInt = Annotated[int, Strict(), Field(ge=0)]
@@ -26,10 +32,63 @@ Probability = Annotated[float, Strict(), Field(ge=0, le=1, allow_inf_nan=False)]
 SPATIAL_NAMES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
 
 
-class LayerArgs(BaseModel):
-    """Base of every layer kind's arguments: unknown keys are errors, values are immutable."""
+class _DeclaredArgs(type):
+    """The metaclass of argument declarations: a declaration reads like a pydantic model, and
+    its model is built when first used (``LinearArgs.model_validate``…), so start-up does not
+    pay for the kinds a spec never names."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    def __getattr__(cls, name: str) -> Any:
+        if name.startswith("model_"):
+            return getattr(model_of(cls), name)
+        raise AttributeError(f"type object {cls.__name__!r} has no attribute {name!r}")
+
+
+class LayerArgs(metaclass=_DeclaredArgs):
+    """Base of every layer kind's argument declarations: fields are written as on a pydantic
+    model; unknown keys are errors and values are immutable. Validated arguments are instances
+    of the model built from the declaration (``model_of``), with these attributes."""
+
+    if TYPE_CHECKING:  # what the built model provides
+        model_fields: ClassVar[dict[str, FieldInfo]]
+        model_fields_set: set[str]
+
+        @classmethod
+        def model_validate(cls, obj: Any) -> Self: ...
+
+        @classmethod
+        def model_json_schema(cls) -> dict[str, Any]: ...
+
+        def model_dump(self) -> dict[str, Any]: ...
+
+        def model_copy(self, *, update: dict[str, Any] | None = None) -> Self: ...
+
+
+_MODEL_CONFIG = ConfigDict(extra="forbid", frozen=True)
+
+
+@functools.cache
+def model_of(declared: type[LayerArgs]) -> type[BaseModel]:
+    """The pydantic model of an argument declaration: its fields and those it inherits, in
+    declaration order (a field declared again keeps its first place, as in pydantic)."""
+    annotations: dict[str, Any] = {}
+    namespace: dict[str, Any] = {}
+    for cls in reversed(declared.__mro__):
+        if not issubclass(cls, LayerArgs) or cls is LayerArgs:
+            continue
+        for field_name, annotation in cls.__dict__.get("__annotations__", {}).items():
+            annotations[field_name] = annotation
+            if field_name in cls.__dict__:
+                namespace[field_name] = cls.__dict__[field_name]
+            else:
+                namespace.pop(field_name, None)
+    namespace |= {
+        "__annotations__": annotations,
+        "__module__": declared.__module__,
+        "__qualname__": declared.__qualname__,
+        "__doc__": declared.__doc__,
+        "model_config": _MODEL_CONFIG,
+    }
+    return type(declared.__name__, (BaseModel,), namespace)
 
 
 class NoArgs(LayerArgs):
@@ -123,7 +182,7 @@ def ConvPadding(count: int) -> Any:  # noqa: N802 - a type factory
         "oneOf": [*sizes_schema.get("oneOf", [sizes_schema]), {"enum": ["valid", "same"]}],
     }
     return Annotated[
-        int | tuple[int, ...] | str,
+        int | tuple[int, ...] | Literal["valid", "same"],
         BeforeValidator(validate),
         WithJsonSchema(schema),
     ]

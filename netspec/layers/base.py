@@ -1,24 +1,51 @@
 """The contract every layer kind fulfils, and the registry that finds them by name.
 
 A layer kind is one class: its spec keyword, its argument model, its shape rule with the parameter
-and MAC counts, how it becomes PyTorch and how a diagram describes it. A class with a ``name``
-registers itself, so adding a kind touches only the file that defines it.
+and MAC counts, how it becomes PyTorch (with the option words it may write into generated code),
+how a diagram describes and colours it, and the examples the generic layer test runs against
+PyTorch. A class with a ``name`` registers itself once it is complete (checked when the class is
+defined), so adding a kind touches only the file that defines it.
 """
 
 from __future__ import annotations
 
+import functools
+import types
+import typing
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from math import prod
-from typing import Any, ClassVar, Literal, Protocol
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
-from netspec.layers.args import SPATIAL_NAMES, LayerArgs
+from netspec.layers.args import SPATIAL_NAMES, LayerArgs, expand
 from netspec.pysource import Expr, Value
-from netspec.shapes import Dim, Shape, Window
+from netspec.shapes import Dim, Shape, Window, format_dims
 
-Family = Literal["conv", "pool", "norm", "activation", "linear", "dropout", "reshape", "merge"]
 
-REGISTRY: dict[str, LayerKind] = {}
+@dataclass(frozen=True)
+class Family:
+    """A group of kinds: its section in the layer reference and its colours in diagrams."""
+
+    title: str
+    fill: str
+    border: str
+
+
+# The one table of families, in the reference's order. The eye finds the convolutions, the
+# classifier, the merges by colour.
+FAMILIES: dict[str, Family] = {
+    "conv": Family("Convolution", "#dbeafe", "#2563eb"),
+    "pool": Family("Pooling", "#dcfce7", "#16a34a"),
+    "norm": Family("Normalisation", "#fef9c3", "#ca8a04"),
+    "activation": Family("Activations", "#f3e8ff", "#9333ea"),
+    "dropout": Family("Dropout", "#f1f5f9", "#94a3b8"),
+    "linear": Family("Linear", "#ffedd5", "#ea580c"),
+    "reshape": Family("Reshaping", "#f1f5f9", "#64748b"),
+    "merge": Family("Merging branches", "#fce7f3", "#db2777"),
+}
+
+REGISTRY: dict[str, LayerKind[Any]] = {}
+ArgsT = TypeVar("ArgsT", bound=LayerArgs)
 
 
 ParamShapes = dict[str, tuple[int, ...]]
@@ -61,6 +88,29 @@ class TorchCall:
     kwargs: tuple[tuple[str, Value], ...] = ()
 
 
+@dataclass(frozen=True)
+class Example:
+    """A case the generic layer test (tests/test_layer_kinds.py) runs against PyTorch.
+
+    ``args`` is what a spec writes after the kind (a mapping, a scalar or None), ``inputs`` the
+    input shapes without the batch. With ``error`` None the layer must accept them and agree
+    with the PyTorch module on the output shape and parameters; otherwise netspec must refuse
+    them with a message containing ``error``, and so must PyTorch (or the JSON Schema).
+    """
+
+    args: Any
+    inputs: tuple[tuple[int, ...], ...]
+    error: str | None = None
+
+
+def valid(args: Any, *inputs: tuple[int, ...]) -> Example:
+    return Example(args, inputs)
+
+
+def invalid(args: Any, *inputs: tuple[int, ...], error: str) -> Example:
+    return Example(args, inputs, error)
+
+
 _REQUIRED = object()
 
 
@@ -74,18 +124,21 @@ class Reporter(Protocol):
     def warning(self, message: str, arg: str | None = None) -> None: ...
 
 
-class LayerKind:
-    """Base class of layer kinds. Subclasses set the class attributes and ``infer``."""
+class LayerKind(Generic[ArgsT]):
+    """Base class of layer kinds, typed on their argument model: ``LayerKind[LinearArgs]``.
+
+    Subclasses set the class attributes and ``infer``; a module kind names its ``torch_class``,
+    an expression kind (``add``) implements ``expression`` and ``evaluate`` instead.
+    """
 
     name: ClassVar[str]
-    family: ClassVar[Family]
+    family: ClassVar[str]  # a key of FAMILIES
     summary: ClassVar[str]  # one line for docs and the schema
     shape_rule: ClassVar[str]  # the rule, as the reference documents it
-    Args: ClassVar[type[LayerArgs]] = LayerArgs
+    Args: ClassVar[type[LayerArgs]]  # the model of ArgsT
+    examples: ClassVar[tuple[Example, ...]]  # at least one valid case (see Example)
     main_arg: ClassVar[str | None] = None  # what a scalar means: ``- linear: 120``
-    # How it becomes PyTorch: a torch.nn module (see torch_call), or, when torch_class is None,
-    # an expression over its inputs (see expression and evaluate).
-    torch_class: ClassVar[str | None]  # e.g. "Conv2d" for torch.nn.Conv2d
+    torch_class: ClassVar[str | None] = None  # e.g. "Conv2d" for torch.nn.Conv2d
     torch_positional: ClassVar[tuple[str, ...]] = ()  # arguments passed by position, in order
     torch_always: ClassVar[tuple[str, ...]] = ()  # passed even when equal to their default
     torch_expression: ClassVar[str] = ""  # how the docs name an expression kind's PyTorch form
@@ -95,12 +148,33 @@ class LayerKind:
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        if "name" in cls.__dict__:
-            if cls.name in REGISTRY:
-                raise TypeError(f"layer kind {cls.name!r} is defined twice")
-            REGISTRY[cls.name] = cls()
+        if "name" not in cls.__dict__:
+            return  # a base shared by several kinds
+        where = f"layer kind {cls.name!r} ({cls.__module__}.{cls.__qualname__})"
+        missing = [
+            attribute
+            for attribute in ("family", "summary", "shape_rule", "Args", "examples")
+            if not hasattr(cls, attribute)
+        ]
+        if missing:
+            raise TypeError(f"{where} does not set {', '.join(missing)}")
+        if cls.family not in FAMILIES:
+            raise TypeError(
+                f"{where}: family {cls.family!r} is not one of {', '.join(FAMILIES)}; add it "
+                "to FAMILIES in netspec/layers/base.py with its title and colours"
+            )
+        is_expression = cls.expression is not LayerKind.expression
+        if (cls.torch_class is None) != is_expression:
+            raise TypeError(
+                f"{where} must either name a torch_class or implement expression and evaluate"
+            )
+        if not any(example.error is None for example in cls.examples):
+            raise TypeError(f"{where} needs at least one valid example")
+        if cls.name in REGISTRY:
+            raise TypeError(f"layer kind {cls.name!r} is defined twice")
+        REGISTRY[cls.name] = cls()
 
-    def infer(self, args: Any, inputs: Sequence[Shape | None], report: Reporter) -> Inferred:
+    def infer(self, args: ArgsT, inputs: Sequence[Shape | None], report: Reporter) -> Inferred:
         """Output shape, params and MACs for these inputs; problems go to ``report``."""
         raise NotImplementedError
 
@@ -113,31 +187,34 @@ class LayerKind:
         """Whether ``- kind`` alone is complete (every argument has a default)."""
         return all(not f.is_required() for f in self.Args.model_fields.values())
 
-    def describe(self, args: Any, inputs: Sequence[Shape | None]) -> str:
+    def describe(self, args: ArgsT, inputs: Sequence[Shape | None]) -> str:
         """Its key hyperparameters in a few words, for diagrams: ``5×5 → 6 ch, pad 2``."""
         return ""
 
-    def first_dim(self, args: Any, firsts: Sequence[Any], inputs: Sequence[Shape]) -> Any:
-        """The output's first dim (channels, or features) from the inputs' first dims.
-
-        Only ``+`` and ``*`` on the sizes, so that it also works on the symbolic sizes the code
-        generator follows through a block (``channels * 2``). Most kinds keep the first dim.
-        """
-        return firsts[0]
-
     # --- PyTorch --------------------------------------------------------------------------------
 
-    def torch_values(self, args: Any, inputs: Sequence[Shape]) -> dict[str, Value]:
+    @property
+    def option_words(self) -> frozenset[str]:
+        """The strings its PyTorch call may carry: the words its argument model allows
+        (``Literal["zeros", "reflect"]``). Nothing else is written into generated code."""
+        return _literal_words(self.Args)
+
+    def torch_values(self, args: ArgsT, inputs: Sequence[Shape]) -> dict[str, Value]:
         """The module's constructor arguments by name: the spec's, with any size the spec may
         leave out (in_channels…) filled in from the inferred input shapes."""
         return args.model_dump()
 
-    def torch_call(self, args: Any, inputs: Sequence[Shape]) -> TorchCall:
+    def torch_call(self, args: ArgsT, inputs: Sequence[Shape]) -> TorchCall:
         """The module call for a checked layer: positional arguments first, then the keywords
         that differ from PyTorch's defaults (which the argument models share)."""
-        assert self.torch_class is not None, f"{self.name} is an expression, not a module"
+        if self.torch_class is None:
+            raise TypeError(f"{self.name} is an expression, not a module")
         values = self.torch_values(args, inputs)
         fields = self.Args.model_fields
+        words = self.option_words
+        for key, item in values.items():
+            if isinstance(item, str) and item not in words:
+                raise ValueError(f"{self.name}: {key}={item!r} is not one of its option words")
 
         def default(key: str) -> object:
             field = fields.get(key)
@@ -147,18 +224,45 @@ class LayerKind:
             (key, value)
             for key, value in values.items()
             if key not in self.torch_positional
-            and (key in self.torch_always or value != default(key))
+            and (key in self.torch_always or not _same(value, default(key)))
         )
         positional = tuple(values[key] for key in self.torch_positional)
         return TorchCall(self.torch_class, positional, keywords)
 
-    def expression(self, args: Any, operands: Sequence[Expr]) -> Expr:
+    def expression(self, args: ArgsT, operands: Sequence[Expr]) -> Expr:
         """Source of an expression kind's output, from its inputs' variables."""
         raise NotImplementedError(f"{self.name} is a module, not an expression")
 
-    def evaluate(self, args: Any, tensors: Sequence[Any]) -> Any:
+    def evaluate(self, args: ArgsT, tensors: Sequence[Any]) -> Any:
         """The same expression on tensors (used by netspec.build)."""
         raise NotImplementedError(f"{self.name} is a module, not an expression")
+
+
+def _same(value: object, default: object) -> bool:
+    """Equal and of the same type: a size computed from a block's parameters (an int that
+    remembers its expression) is written out even where it equals the default."""
+    if isinstance(value, tuple) and isinstance(default, tuple):
+        return len(value) == len(default) and all(
+            _same(a, b) for a, b in zip(value, default, strict=True)
+        )
+    return type(value) is type(default) and value == default
+
+
+@functools.cache
+def _literal_words(model: type[LayerArgs]) -> frozenset[str]:
+    words: set[str] = set()
+
+    def visit(annotation: Any) -> None:
+        origin = typing.get_origin(annotation)
+        if origin is typing.Literal:
+            words.update(a for a in typing.get_args(annotation) if isinstance(a, str))
+        elif origin is not None or isinstance(annotation, types.UnionType):
+            for argument in typing.get_args(annotation):
+                visit(argument)
+
+    for field_info in model.model_fields.values():
+        visit(field_info.annotation)
+    return frozenset(words)
 
 
 def expect_rank(shape: Shape, layouts: dict[int, str], report: Reporter) -> bool:
@@ -230,8 +334,6 @@ def window_text(args: Any, dims: int, stride_default: Any = 1) -> list[str]:
 
     Equal sizes print once (``pad 2``), unequal ones per dim (``pad 1×0``).
     """
-    from netspec.layers.args import expand
-    from netspec.shapes import format_dims
 
     def sizes(value: Any) -> str:
         if isinstance(value, str):

@@ -24,14 +24,29 @@ from netspec.layers.base import (
     expect_rank,
     weight_and_bias,
     window_outputs,
+    valid,
     window_text,
 )
 from netspec.pysource import Value
 from netspec.shapes import Shape, Window, format_dims
 
 
-def _conv_args(dims: int) -> type[LayerArgs]:
-    class ConvArgs(LayerArgs):
+class ConvArgs(LayerArgs):
+    """What every convolution takes; each kind's model checks the sizes for its dims."""
+
+    in_channels: int | None
+    out_channels: int
+    kernel_size: int | tuple[int, ...]
+    stride: int | tuple[int, ...]
+    padding: int | tuple[int, ...] | Literal["valid", "same"]
+    dilation: int | tuple[int, ...]
+    groups: int
+    bias: bool
+    padding_mode: Literal["zeros", "reflect", "replicate", "circular"]
+
+
+def _conv_args(dims: int) -> type[ConvArgs]:
+    class ConvNdArgs(ConvArgs):
         in_channels: PositiveInt | None = Field(
             None, description="checked against the input's channels, never trusted"
         )
@@ -46,11 +61,11 @@ def _conv_args(dims: int) -> type[LayerArgs]:
             "zeros", description="what the padding is filled with"
         )
 
-    ConvArgs.__name__ = ConvArgs.__qualname__ = f"Conv{dims}dArgs"
-    return ConvArgs
+    ConvNdArgs.__name__ = ConvNdArgs.__qualname__ = f"Conv{dims}dArgs"
+    return ConvNdArgs
 
 
-def conv_windows(args: LayerArgs, sizes: Sequence[int | None], dims: int) -> list[Window]:
+def conv_windows(args: ConvArgs, sizes: Sequence[int | None], dims: int) -> list[Window]:
     """One ``Window`` per spatial dim, resolving ``'valid'`` and ``'same'`` as PyTorch does."""
     kernel = expand(args.kernel_size, dims)
     stride = expand(args.stride, dims)
@@ -68,7 +83,7 @@ def conv_windows(args: LayerArgs, sizes: Sequence[int | None], dims: int) -> lis
     return windows
 
 
-class _ConvNd(LayerKind):
+class _ConvNd(LayerKind[ConvArgs]):
     family = "conv"
     main_arg = None
     torch_positional = ("in_channels", "out_channels")
@@ -80,7 +95,7 @@ class _ConvNd(LayerKind):
         "out·(in/groups)·∏F + out (bias). MACs: ∏out · (in/groups)·∏F."
     )
 
-    def infer(self, args, inputs: Sequence[Shape | None], report: Reporter) -> Inferred:
+    def infer(self, args: ConvArgs, inputs: Sequence[Shape | None], report: Reporter) -> Inferred:
         (x,) = inputs
         self._check_groups_and_padding(args, report)
         if x is None or not expect_rank(x, {self.spatial_dims + 1: self.layout}, report):
@@ -114,10 +129,7 @@ class _ConvNd(LayerKind):
         per_output = channels // args.groups * prod(kernel)
         return Inferred(shape, weights, None if outputs is None else outputs * per_output)
 
-    def first_dim(self, args, firsts: Sequence, inputs: Sequence[Shape]):
-        return args.out_channels
-
-    def describe(self, args, inputs: Sequence[Shape | None]) -> str:
+    def describe(self, args: ConvArgs, inputs: Sequence[Shape | None]) -> str:
         kernel = format_dims(expand(args.kernel_size, self.spatial_dims))
         parts = [f"{kernel} → {args.out_channels} ch", *window_text(args, self.spatial_dims)]
         if args.groups != 1:
@@ -126,10 +138,10 @@ class _ConvNd(LayerKind):
             parts.append(f"{args.padding_mode} pad")
         return ", ".join(parts)
 
-    def torch_values(self, args, inputs: Sequence[Shape]) -> dict[str, Value]:
+    def torch_values(self, args: ConvArgs, inputs: Sequence[Shape]) -> dict[str, Value]:
         return {**args.model_dump(), "in_channels": inputs[0].dims[0]}
 
-    def _check_groups_and_padding(self, args, report: Reporter) -> None:
+    def _check_groups_and_padding(self, args: ConvArgs, report: Reporter) -> None:
         if args.out_channels % args.groups:
             report.error(
                 f"out_channels ({args.out_channels}) must be divisible by groups ({args.groups})",
@@ -142,7 +154,7 @@ class _ConvNd(LayerKind):
                 arg="padding",
             )
 
-    def _check_padding_mode(self, args, windows: list[Window], report: Reporter) -> None:
+    def _check_padding_mode(self, args: ConvArgs, windows: list[Window], report: Reporter) -> None:
         # reflect and circular padding read the input, so it must be large enough.
         if args.padding_mode not in ("reflect", "circular"):
             return
@@ -168,6 +180,9 @@ class Conv1d(_ConvNd):
     spatial_dims = 1
     layout = "C×L"
     Args = _conv_args(1)
+    examples = (
+        valid({"out_channels": 4, "kernel_size": 3}, (2, 10)),
+    )
 
 
 class Conv2d(_ConvNd):
@@ -178,3 +193,6 @@ class Conv2d(_ConvNd):
     layout = "C×H×W"
     aliases = ("conv", "convolution", "conv2D", "Conv2D")
     Args = _conv_args(2)
+    examples = (
+        valid({"out_channels": 6, "kernel_size": 5, "padding": 2}, (1, 28, 28)),
+    )

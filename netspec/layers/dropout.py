@@ -6,7 +6,15 @@ from typing import ClassVar
 from pydantic import Field
 
 from netspec.layers.args import Bool, LayerArgs, Probability
-from netspec.layers.base import NO_OUTPUT, Inferred, LayerKind, Reporter, expect_rank, same_shape
+from netspec.layers.base import (
+    NO_OUTPUT,
+    Inferred,
+    LayerKind,
+    Reporter,
+    expect_rank,
+    same_shape,
+    valid,
+)
 from netspec.shapes import Shape
 
 
@@ -15,20 +23,20 @@ class DropoutArgs(LayerArgs):
     inplace: Bool = Field(False, description="overwrite the input tensor")
 
 
-class _DropoutKind(LayerKind):
+class _DropoutKind(LayerKind[DropoutArgs]):
     family = "dropout"
     main_arg = "p"
     Args = DropoutArgs
     layouts: ClassVar[dict[int, str] | None] = None  # None: any input
     shape_rule = "Output shape = input shape. No params. Identity in eval mode."
 
-    def infer(self, args, inputs: Sequence[Shape | None], report: Reporter) -> Inferred:
+    def infer(self, args: DropoutArgs, inputs: Sequence[Shape | None], report: Reporter) -> Inferred:
         (x,) = inputs
         if x is None or (self.layouts and not expect_rank(x, self.layouts, report)):
             return NO_OUTPUT
         return same_shape(x)
 
-    def describe(self, args, inputs: Sequence[Shape | None]) -> str:
+    def describe(self, args: DropoutArgs, inputs: Sequence[Shape | None]) -> str:
         return f"p = {args.p:g}"
 
 
@@ -36,12 +44,14 @@ class Dropout(_DropoutKind):
     name = "dropout"
     summary = "zero each element with probability p while training"
     torch_class = "Dropout"
+    examples = (valid(0.25, (120,)),)
 
 
 class Dropout1d(_DropoutKind):
     name = "dropout1d"
     summary = "zero whole channels of a C×L input with probability p"
     torch_class = "Dropout1d"
+    examples = (valid(None, (4, 10)),)
     layouts: ClassVar = {2: "C×L"}
 
 
@@ -49,4 +59,5 @@ class Dropout2d(_DropoutKind):
     name = "dropout2d"
     summary = "zero whole channels of a C×H×W input with probability p"
     torch_class = "Dropout2d"
+    examples = (valid(None, (4, 6, 6)),)
     layouts: ClassVar = {3: "C×H×W"}

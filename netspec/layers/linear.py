@@ -5,7 +5,7 @@ from collections.abc import Sequence
 from pydantic import Field
 
 from netspec.layers.args import Bool, LayerArgs, PositiveInt
-from netspec.layers.base import UNKNOWN, Inferred, LayerKind, Reporter, weight_and_bias
+from netspec.layers.base import UNKNOWN, Inferred, LayerKind, Reporter, valid, weight_and_bias
 from netspec.pysource import Value
 from netspec.shapes import Shape
 
@@ -18,7 +18,7 @@ class LinearArgs(LayerArgs):
     bias: Bool = Field(True, description="learn an additive bias")
 
 
-class Linear(LayerKind):
+class Linear(LayerKind[LinearArgs]):
     name = "linear"
     family = "linear"
     summary = "y = x·Wᵀ + b over the input's last dim"
@@ -31,8 +31,9 @@ class Linear(LayerKind):
     torch_positional = ("in_features", "out_features")
     aliases = ("dense", "fc", "Dense", "fully_connected")
     Args = LinearArgs
+    examples = (valid(10, (84,)),)
 
-    def infer(self, args, inputs: Sequence[Shape | None], report: Reporter) -> Inferred:
+    def infer(self, args: LinearArgs, inputs: Sequence[Shape | None], report: Reporter) -> Inferred:
         (x,) = inputs
         if x is None:
             return self._from_written_size(args)
@@ -63,24 +64,21 @@ class Linear(LayerKind):
         macs = None if positions is None else positions * features * args.out_features
         return Inferred(shape, self._weights(args, features), macs)
 
-    def torch_values(self, args, inputs: Sequence[Shape]) -> dict[str, Value]:
+    def torch_values(self, args: LinearArgs, inputs: Sequence[Shape]) -> dict[str, Value]:
         return {**args.model_dump(), "in_features": inputs[0].dims[-1]}
 
-    def first_dim(self, args, firsts: Sequence, inputs: Sequence[Shape]):
-        return args.out_features if inputs[0].rank == 1 else firsts[0]
-
-    def describe(self, args, inputs: Sequence[Shape | None]) -> str:
+    def describe(self, args: LinearArgs, inputs: Sequence[Shape | None]) -> str:
         x = inputs[0] if inputs else None
         features = (x.dims[-1] if x is not None and x.rank else None) or args.in_features
         text = f"{'?' if features is None else features} → {args.out_features}"
         return text + ("" if args.bias else ", no bias")
 
-    def _weights(self, args, features: int) -> dict[str, tuple[int, ...]]:
+    def _weights(self, args: LinearArgs, features: int) -> dict[str, tuple[int, ...]]:
         return weight_and_bias(
             (args.out_features, features), args.out_features if args.bias else None
         )
 
-    def _from_written_size(self, args) -> Inferred:
+    def _from_written_size(self, args: LinearArgs) -> Inferred:
         # The input is unknown after an upstream error; a written in_features still lets the
         # counting go on.
         if args.in_features is None:

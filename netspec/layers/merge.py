@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import Field
 
 from netspec.layers.args import Int, LayerArgs, NoArgs
-from netspec.layers.base import NO_OUTPUT, Inferred, LayerKind, Reporter, resolve_dim
+from netspec.layers.base import NO_OUTPUT, Inferred, LayerKind, Reporter, resolve_dim, valid
 from netspec.pysource import Atom, Expr, Keyword, Sum, call, list_of, literal
 from netspec.shapes import Shape
 
@@ -17,7 +17,7 @@ def _listing(shapes: Sequence[Shape], names: Sequence[str]) -> str:
     return ", ".join(f"{shape} ('{name}')" for shape, name in zip(shapes, names, strict=True))
 
 
-class Add(LayerKind):
+class Add(LayerKind[NoArgs]):
     name = "add"
     family = "merge"
     summary = "element-wise sum of its inputs (a residual connection)"
@@ -27,8 +27,9 @@ class Add(LayerKind):
     min_inputs = 2
     max_inputs = None
     Args = NoArgs
+    examples = (valid(None, (4, 5, 5), (4, 5, 5)),)
 
-    def infer(self, args, inputs: Sequence[Shape | None], report: Reporter) -> Inferred:
+    def infer(self, args: NoArgs, inputs: Sequence[Shape | None], report: Reporter) -> Inferred:
         if any(x is None for x in inputs):
             return NO_OUTPUT
         shapes: list[Shape] = list(inputs)  # type: ignore[arg-type]
@@ -50,10 +51,10 @@ class Add(LayerKind):
         )
         return Inferred(Shape(dims))
 
-    def expression(self, args, operands: Sequence[Expr]) -> Expr:
+    def expression(self, args: NoArgs, operands: Sequence[Expr]) -> Expr:
         return Sum(tuple(operands))  # a + b + c
 
-    def evaluate(self, args, tensors: Sequence[Any]) -> Any:
+    def evaluate(self, args: NoArgs, tensors: Sequence[Any]) -> Any:
         return functools.reduce(operator.add, tensors)  # exactly a + b + c
 
 
@@ -61,7 +62,7 @@ class ConcatArgs(LayerArgs):
     dim: Int = Field(1, description="dim to join along, counting the batch as dim 0")
 
 
-class Concat(LayerKind):
+class Concat(LayerKind[ConcatArgs]):
     name = "concat"
     family = "merge"
     summary = "joins its inputs along dim (channels by default)"
@@ -76,8 +77,9 @@ class Concat(LayerKind):
     max_inputs = None
     aliases = ("cat", "concatenate", "Concatenate")
     Args = ConcatArgs
+    examples = (valid(None, (4, 5, 5), (2, 5, 5)),)
 
-    def infer(self, args, inputs: Sequence[Shape | None], report: Reporter) -> Inferred:
+    def infer(self, args: ConcatArgs, inputs: Sequence[Shape | None], report: Reporter) -> Inferred:
         if any(x is None for x in inputs):
             return NO_OUTPUT
         shapes: list[Shape] = list(inputs)  # type: ignore[arg-type]
@@ -109,17 +111,13 @@ class Concat(LayerKind):
         )
         return Inferred(Shape(dims))
 
-    def describe(self, args, inputs: Sequence[Shape | None]) -> str:
+    def describe(self, args: ConcatArgs, inputs: Sequence[Shape | None]) -> str:
         return f"dim {args.dim}"
 
-    def first_dim(self, args, firsts: Sequence, inputs: Sequence[Shape]):
-        joins_channels = args.dim % (inputs[0].rank + 1) == 1
-        return sum(firsts[1:], firsts[0]) if joins_channels else firsts[0]
-
-    def expression(self, args, operands: Sequence[Expr]) -> Expr:
+    def expression(self, args: ConcatArgs, operands: Sequence[Expr]) -> Expr:
         return call("torch.cat", list_of(*operands), Keyword("dim", Atom(literal(args.dim))))
 
-    def evaluate(self, args, tensors: Sequence[Any]) -> Any:
+    def evaluate(self, args: ConcatArgs, tensors: Sequence[Any]) -> Any:
         import torch
 
         return torch.cat(list(tensors), dim=args.dim)

@@ -12,6 +12,7 @@ from netspec.layers.base import (
     LayerKind,
     Reporter,
     expect_rank,
+    valid,
     weight_and_bias,
 )
 from netspec.pysource import Value
@@ -30,7 +31,7 @@ class BatchNormArgs(LayerArgs):
     track_running_stats: Bool = Field(True, description="keep running mean and variance")
 
 
-class _BatchNormNd(LayerKind):
+class _BatchNormNd(LayerKind[BatchNormArgs]):
     family = "norm"
     main_arg = "num_features"
     torch_positional = ("num_features",)
@@ -38,7 +39,7 @@ class _BatchNormNd(LayerKind):
     layouts: ClassVar[dict[int, str]]
     shape_rule = "Output shape = input shape. Params: 2·C when affine (running stats are buffers)."
 
-    def infer(self, args, inputs: Sequence[Shape | None], report: Reporter) -> Inferred:
+    def infer(self, args: BatchNormArgs, inputs: Sequence[Shape | None], report: Reporter) -> Inferred:
         (x,) = inputs
         if x is None or not expect_rank(x, self.layouts, report):
             return UNKNOWN
@@ -56,10 +57,10 @@ class _BatchNormNd(LayerKind):
             return Inferred(x, None, 0)
         return Inferred(x, weight_and_bias((channels,), channels) if args.affine else {}, 0)
 
-    def torch_values(self, args, inputs: Sequence[Shape]) -> dict[str, Value]:
+    def torch_values(self, args: BatchNormArgs, inputs: Sequence[Shape]) -> dict[str, Value]:
         return {**args.model_dump(), "num_features": inputs[0].dims[0]}
 
-    def describe(self, args, inputs: Sequence[Shape | None]) -> str:
+    def describe(self, args: BatchNormArgs, inputs: Sequence[Shape | None]) -> str:
         x = inputs[0] if inputs else None
         channels = (x.dims[0] if x is not None and x.rank else None) or args.num_features
         return "" if channels is None else f"{channels} ch" + ("" if args.affine else ", no affine")
@@ -70,6 +71,7 @@ class BatchNorm1d(_BatchNormNd):
     summary = "batch normalisation of C features or a C×L input"
     torch_class = "BatchNorm1d"
     layouts: ClassVar = {1: "C", 2: "C×L"}
+    examples = (valid(None, (8,)), valid(None, (8, 10)))
 
 
 class BatchNorm2d(_BatchNormNd):
@@ -77,4 +79,5 @@ class BatchNorm2d(_BatchNormNd):
     summary = "batch normalisation of a C×H×W input, per channel"
     torch_class = "BatchNorm2d"
     layouts: ClassVar = {3: "C×H×W"}
+    examples = (valid(None, (6, 28, 28)),)
     aliases = ("batchnorm", "bn", "BatchNormalization")

@@ -1,6 +1,7 @@
 """Pooling: max and average pooling (1-D, 2-D) and their adaptive forms."""
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from pydantic import Field
 
@@ -18,6 +19,7 @@ from netspec.layers.base import (
     LayerKind,
     Reporter,
     expect_rank,
+    valid,
     window_outputs,
     window_text,
 )
@@ -26,8 +28,22 @@ from netspec.shapes import Shape, Window, format_dims
 LAYOUTS = {1: "C×L", 2: "C×H×W"}
 
 
-def _max_pool_args(dims: int) -> type[LayerArgs]:
-    class MaxPoolArgs(LayerArgs):
+class PoolArgs(LayerArgs):
+    """What max and average pooling take; each kind's model checks the sizes for its dims."""
+
+    kernel_size: int | tuple[int, ...]
+    stride: int | tuple[int, ...] | None
+    padding: int | tuple[int, ...]
+    if TYPE_CHECKING:  # declared by each model after dilation, in PyTorch's order
+        ceil_mode: bool
+
+
+class AdaptivePoolArgs(LayerArgs):
+    output_size: int | tuple[int | None, ...]
+
+
+def _max_pool_args(dims: int) -> type[PoolArgs]:
+    class MaxPoolArgs(PoolArgs):
         kernel_size: Sizes(dims, what="window size")
         stride: Sizes(dims, what="stride") | None = Field(None, description="default: kernel_size")
         padding: Sizes(dims, minimum=0, what="implicit -inf padding on each side") = 0
@@ -38,8 +54,8 @@ def _max_pool_args(dims: int) -> type[LayerArgs]:
     return MaxPoolArgs
 
 
-def _avg_pool_args(dims: int) -> type[LayerArgs]:
-    class AvgPoolArgs(LayerArgs):
+def _avg_pool_args(dims: int) -> type[PoolArgs]:
+    class AvgPoolArgs(PoolArgs):
         kernel_size: Sizes(dims, what="window size")
         stride: Sizes(dims, what="stride") | None = Field(None, description="default: kernel_size")
         padding: Sizes(dims, minimum=0, what="implicit zero padding on each side") = 0
@@ -55,7 +71,7 @@ def _avg_pool_args(dims: int) -> type[LayerArgs]:
     return AvgPoolArgs
 
 
-class _PoolNd(LayerKind):
+class _PoolNd(LayerKind[PoolArgs]):
     family = "pool"
     main_arg = "kernel_size"
     torch_positional = ("kernel_size",)
@@ -66,7 +82,7 @@ class _PoolNd(LayerKind):
         "padding ≤ kernel_size // 2; stride defaults to kernel_size. No params, no MACs."
     )
 
-    def infer(self, args, inputs: Sequence[Shape | None], report: Reporter) -> Inferred:
+    def infer(self, args: PoolArgs, inputs: Sequence[Shape | None], report: Reporter) -> Inferred:
         (x,) = inputs
         dims = self.spatial_dims
         kernel = expand(args.kernel_size, dims)
@@ -88,7 +104,7 @@ class _PoolNd(LayerKind):
         ]
         return Inferred(Shape((x.dims[0], *window_outputs(windows, report))))
 
-    def describe(self, args, inputs: Sequence[Shape | None]) -> str:
+    def describe(self, args: PoolArgs, inputs: Sequence[Shape | None]) -> str:
         kernel = format_dims(expand(args.kernel_size, self.spatial_dims))
         # The stride defaults to the kernel size, so only another stride is news.
         parts = [kernel, *window_text(args, self.spatial_dims, stride_default=args.kernel_size)]
@@ -103,6 +119,7 @@ class MaxPool1d(_PoolNd):
     torch_class = "MaxPool1d"
     spatial_dims = 1
     Args = _max_pool_args(1)
+    examples = (valid(2, (4, 10)),)
 
 
 class MaxPool2d(_PoolNd):
@@ -112,6 +129,7 @@ class MaxPool2d(_PoolNd):
     spatial_dims = 2
     aliases = ("maxpool", "max_pool", "MaxPooling2D", "pool")
     Args = _max_pool_args(2)
+    examples = (valid(2, (6, 28, 28)), valid({"kernel_size": 3, "stride": 2, "ceil_mode": True}, (4, 8, 8)))
 
 
 class AvgPool1d(_PoolNd):
@@ -120,6 +138,7 @@ class AvgPool1d(_PoolNd):
     torch_class = "AvgPool1d"
     spatial_dims = 1
     Args = _avg_pool_args(1)
+    examples = (valid(3, (4, 10)),)
 
 
 class AvgPool2d(_PoolNd):
@@ -129,17 +148,18 @@ class AvgPool2d(_PoolNd):
     spatial_dims = 2
     aliases = ("avgpool", "avg_pool", "AveragePooling2D")
     Args = _avg_pool_args(2)
+    examples = (valid({"kernel_size": 2, "stride": 1, "padding": 1}, (3, 5, 5)),)
 
 
-def _adaptive_args(dims: int) -> type[LayerArgs]:
-    class AdaptivePoolArgs(LayerArgs):
+def _adaptive_args(dims: int) -> type[AdaptivePoolArgs]:
+    class AdaptivePoolNdArgs(AdaptivePoolArgs):
         output_size: OutputSizes(dims)
 
-    AdaptivePoolArgs.__name__ = AdaptivePoolArgs.__qualname__ = f"AdaptivePool{dims}dArgs"
-    return AdaptivePoolArgs
+    AdaptivePoolNdArgs.__name__ = AdaptivePoolNdArgs.__qualname__ = f"AdaptivePool{dims}dArgs"
+    return AdaptivePoolNdArgs
 
 
-class _AdaptivePoolNd(LayerKind):
+class _AdaptivePoolNd(LayerKind[AdaptivePoolArgs]):
     family = "pool"
     main_arg = "output_size"
     torch_positional = ("output_size",)
@@ -149,7 +169,7 @@ class _AdaptivePoolNd(LayerKind):
         "size ≥ 1 works. No params, no MACs."
     )
 
-    def infer(self, args, inputs: Sequence[Shape | None], report: Reporter) -> Inferred:
+    def infer(self, args: AdaptivePoolArgs, inputs: Sequence[Shape | None], report: Reporter) -> Inferred:
         (x,) = inputs
         dims = self.spatial_dims
         if x is None or not expect_rank(x, {dims + 1: LAYOUTS[dims]}, report):
@@ -159,7 +179,7 @@ class _AdaptivePoolNd(LayerKind):
         out = [size if want is None else want for size, want in zip(x.dims[1:], sizes, strict=True)]
         return Inferred(Shape((x.dims[0], *out)))
 
-    def describe(self, args, inputs: Sequence[Shape | None]) -> str:
+    def describe(self, args: AdaptivePoolArgs, inputs: Sequence[Shape | None]) -> str:
         target = args.output_size
         sizes = target if isinstance(target, tuple) else (target,) * self.spatial_dims
         return "to " + "×".join("·" if s is None else str(s) for s in sizes)
@@ -171,6 +191,7 @@ class AdaptiveAvgPool1d(_AdaptivePoolNd):
     torch_class = "AdaptiveAvgPool1d"
     spatial_dims = 1
     Args = _adaptive_args(1)
+    examples = (valid(4, (3, 10)),)
 
 
 class AdaptiveAvgPool2d(_AdaptivePoolNd):
@@ -180,6 +201,7 @@ class AdaptiveAvgPool2d(_AdaptivePoolNd):
     spatial_dims = 2
     aliases = ("globalavgpool", "GlobalAveragePooling2D", "adaptive_avg_pool2d")
     Args = _adaptive_args(2)
+    examples = (valid(1, (8, 7, 7)), valid([2, None], (3, 5, 6)))
 
 
 class AdaptiveMaxPool1d(_AdaptivePoolNd):
@@ -188,6 +210,7 @@ class AdaptiveMaxPool1d(_AdaptivePoolNd):
     torch_class = "AdaptiveMaxPool1d"
     spatial_dims = 1
     Args = _adaptive_args(1)
+    examples = (valid(2, (3, 9)),)
 
 
 class AdaptiveMaxPool2d(_AdaptivePoolNd):
@@ -197,3 +220,4 @@ class AdaptiveMaxPool2d(_AdaptivePoolNd):
     spatial_dims = 2
     aliases = ("globalmaxpool", "GlobalMaxPooling2D", "adaptive_max_pool2d")
     Args = _adaptive_args(2)
+    examples = (valid([3, 2], (2, 7, 5)),)

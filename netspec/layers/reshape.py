@@ -6,7 +6,15 @@ from math import prod
 from pydantic import Field
 
 from netspec.layers.args import Int, LayerArgs, NoArgs
-from netspec.layers.base import NO_OUTPUT, Inferred, LayerKind, Reporter, resolve_dim, same_shape
+from netspec.layers.base import (
+    NO_OUTPUT,
+    Inferred,
+    LayerKind,
+    Reporter,
+    resolve_dim,
+    same_shape,
+    valid,
+)
 from netspec.shapes import Shape, format_dims
 
 
@@ -15,7 +23,7 @@ class FlattenArgs(LayerArgs):
     end_dim: Int = Field(-1, description="last dim to flatten")
 
 
-class Flatten(LayerKind):
+class Flatten(LayerKind[FlattenArgs]):
     name = "flatten"
     family = "reshape"
     summary = "merge dims start_dim … end_dim into one"
@@ -26,8 +34,9 @@ class Flatten(LayerKind):
     torch_class = "Flatten"
     main_arg = "start_dim"
     Args = FlattenArgs
+    examples = (valid(None, (16, 5, 5)),)
 
-    def infer(self, args, inputs: Sequence[Shape | None], report: Reporter) -> Inferred:
+    def infer(self, args: FlattenArgs, inputs: Sequence[Shape | None], report: Reporter) -> Inferred:
         (x,) = inputs
         if x is None:
             return NO_OUTPUT
@@ -56,26 +65,20 @@ class Flatten(LayerKind):
         origins = (*x.origins[: start - 1], format_dims(merged), *x.origins[end:])
         return Inferred(Shape(dims, origins))
 
-    def first_dim(self, args, firsts: Sequence, inputs: Sequence[Shape]):
-        rank = inputs[0].rank + 1
-        start, end = args.start_dim % rank, args.end_dim % rank
-        if start != 1:
-            return firsts[0]
-        return firsts[0] * prod(inputs[0].dims[1:end])  # type: ignore[arg-type]
-
-    def describe(self, args, inputs: Sequence[Shape | None]) -> str:
+    def describe(self, args: FlattenArgs, inputs: Sequence[Shape | None]) -> str:
         if (args.start_dim, args.end_dim) == (1, -1):
             return ""
         return f"dims {args.start_dim} … {args.end_dim}"
 
 
-class Identity(LayerKind):
+class Identity(LayerKind[NoArgs]):
     name = "identity"
     family = "reshape"
     summary = "passes its input through unchanged (a placeholder or a named tap)"
     shape_rule = "Output shape = input shape."
     torch_class = "Identity"
     Args = NoArgs
+    examples = (valid(None, (3, 4)),)
 
-    def infer(self, args, inputs: Sequence[Shape | None], report: Reporter) -> Inferred:
+    def infer(self, args: NoArgs, inputs: Sequence[Shape | None], report: Reporter) -> Inferred:
         return same_shape(inputs[0])

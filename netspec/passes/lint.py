@@ -3,45 +3,54 @@
 from __future__ import annotations
 
 from netspec.diagnostics import Diagnostic
-from netspec.ir import INPUT, Graph, Node
+from netspec.ir import INPUT, Graph, Layer
 from netspec.spec.model import TrainConfig
 
 
-def _warning(graph: Graph, node: Node, message: str) -> Diagnostic:
+def _warning(graph: Graph, layer: Layer, message: str, *, in_context: bool = False) -> Diagnostic:
     return Diagnostic(
-        message, graph.file, node.decl.position, node.name, node.kind_name, severity="warning"
+        message,
+        graph.file,
+        layer.position,
+        layer.name,
+        layer.kind_name,
+        severity="warning",
+        note=layer.context() if in_context else None,
     )
 
 
 def lint(graph: Graph, train: TrainConfig) -> list[Diagnostic]:
-    found = []
-    for node in graph.nodes:
-        if getattr(node.args, "inplace", False):
-            for source in node.inputs:
-                readers = [r for r in graph.consumers(source) if r != node.name]
+    layers = list(graph.layers())
+    found = [
+        _warning(
+            graph,
+            layer,
+            "its output is never used (only the last layer is the network's output)",
+            in_context=True,
+        )
+        for layer in layers[:-1]
+        if not graph.consumers(layer.name)
+    ]
+    for layer in layers:
+        if getattr(layer.args, "inplace", False):
+            for source in layer.inputs:
+                readers = [r for r in graph.consumers(source) if r != layer.name]
                 if source != INPUT and readers:
-                    found.append(
-                        _warning(
-                            graph,
-                            node,
-                            f"inplace: true overwrites the output of '{source}', which "
-                            f"'{readers[0]}' also reads; set inplace: false",
-                        )
+                    message = (
+                        f"inplace: true overwrites the output of '{source}', which "
+                        f"'{readers[0]}' also reads; set inplace: false"
                     )
-    last = graph.nodes[-1] if graph.nodes else None
+                    found.append(_warning(graph, layer, message))
+    last = layers[-1] if layers else None
     if last is not None and last.kind is not None:
         if train.loss == "cross_entropy" and last.kind.name == "softmax":
-            found.append(
-                _warning(
-                    graph,
-                    last,
-                    "the cross_entropy loss applies log-softmax itself; a final softmax squashes "
-                    "the logits and slows learning (remove it, or end with logsoftmax and use "
-                    "loss: nll)",
-                )
+            message = (
+                "the cross_entropy loss applies log-softmax itself; a final softmax squashes "
+                "the logits and slows learning (remove it, or end with logsoftmax and use "
+                "loss: nll)"
             )
+            found.append(_warning(graph, last, message))
         if train.loss == "nll" and last.kind.name != "logsoftmax":
-            found.append(
-                _warning(graph, last, "the nll loss expects log-probabilities: end with logsoftmax")
-            )
+            message = "the nll loss expects log-probabilities: end with logsoftmax"
+            found.append(_warning(graph, last, message))
     return found

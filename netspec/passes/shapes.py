@@ -1,81 +1,44 @@
 """Shape inference: every layer's output shape, parameters and MACs, without running a tensor.
 
-Each layer kind supplies its own rule; this pass walks the graph in order, feeds each rule the
-shapes of its inputs and turns what the rule reports into positioned diagnostics. A failed layer's
-output is unknown (or partly known) and the layers after it go on with what is known.
+Each layer kind supplies its own rule; this pass walks the graph's layers in order, feeds each
+rule the shapes of its inputs, records what it infers on the layer and turns what the rule
+reports into positioned diagnostics. A failed layer's output is unknown (or partly known) and
+the layers after it go on with what is known.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from math import prod
 
 from netspec.diagnostics import Diagnostic, Severity
-from netspec.ir import INPUT, Graph, Node
-from netspec.layers.base import Inferred, ParamShapes, count_params
+from netspec.ir import INPUT, Graph, Layer
+from netspec.layers.base import Inferred
 from netspec.limits import INT64_MAX
 from netspec.shapes import Shape, format_dims, unknown
 
 
-@dataclass(frozen=True)
-class LayerResult:
-    node: Node
-    inputs: tuple[Shape | None, ...]
-    output: Shape | None
-    weights: ParamShapes | None  # parameter tensors, as PyTorch names them
-    macs: int | None
-    failed: bool  # this layer itself reported an error
+class _LayerReporter:
+    """Implements ``layers.base.Reporter`` for one layer."""
 
-    @property
-    def params(self) -> int | None:
-        return count_params(self.weights)
-
-
-@dataclass
-class ShapeReport:
-    input_shape: Shape | None
-    layers: list[LayerResult]
-    diagnostics: list[Diagnostic]
-
-    @property
-    def output_shape(self) -> Shape | None:
-        return self.layers[-1].output if self.layers else None
-
-    @property
-    def total_params(self) -> int | None:
-        return _total(r.params for r in self.layers)
-
-    @property
-    def total_macs(self) -> int | None:
-        return _total(r.macs for r in self.layers)
-
-
-def _total(values) -> int | None:
-    values = list(values)
-    return None if None in values else sum(values)
-
-
-class _NodeReporter:
-    """Implements ``layers.base.Reporter`` for one node."""
-
-    def __init__(self, node: Node, file: str) -> None:
-        self.node = node
+    def __init__(self, layer: Layer, file: str) -> None:
+        self.layer = layer
         self.file = file
-        self.input_names = node.inputs
+        self.input_names = layer.inputs
         self.diagnostics: list[Diagnostic] = []
 
     def _add(self, message: str, arg: str | None, severity: Severity) -> None:
-        decl = self.node.decl
-        position = decl.arg_positions.get(arg, decl.position) if arg else decl.position
+        layer = self.layer
+        position = layer.arg_positions.get(arg, layer.position) if arg else layer.position
         self.diagnostics.append(
             Diagnostic(
                 message,
                 self.file,
                 position,
-                self.node.name,
-                self.node.kind_name,
+                layer.name,
+                layer.kind_name,
                 severity,
-                note=decl.context(),
+                note=layer.context(),
             )
         )
 
@@ -86,35 +49,32 @@ class _NodeReporter:
         self._add(message, arg, "warning")
 
 
-def infer_shapes(graph: Graph) -> ShapeReport:
-    input_shape = Shape(graph.input_size) if graph.input_size else None
-    shapes: dict[str, Shape | None] = {INPUT: input_shape}
-    results: list[LayerResult] = []
+def infer_shapes(graph: Graph) -> list[Diagnostic]:
+    """Infer every layer's output, parameters and MACs (recorded on the layer); returns what
+    the rules reported."""
+    shapes: dict[str, Shape | None] = {INPUT: graph.input_shape}
     diagnostics: list[Diagnostic] = []
-    for node in graph.nodes:
-        inputs = tuple(shapes.get(source) for source in node.inputs)
-        kind = node.kind
+    for layer in graph.layers():
+        inputs = tuple(shapes.get(source) for source in layer.inputs)
+        layer.input_shapes = inputs
+        kind = layer.kind
         usable = (
             kind is not None
-            and node.args is not None
+            and layer.args is not None
             and kind.min_inputs <= len(inputs) <= (kind.max_inputs or len(inputs))
         )
-        if not usable:
-            results.append(LayerResult(node, inputs, None, None, None, failed=False))
-            shapes[node.name] = None
+        if kind is None or layer.args is None or not usable:
+            shapes[layer.name] = None
             continue
-        reporter = _NodeReporter(node, graph.file)
-        inferred = _representable(kind.infer(node.args, inputs, reporter), reporter)
+        reporter = _LayerReporter(layer, graph.file)
+        layer.inferred = _representable(kind.infer(layer.args, inputs, reporter), reporter)
         diagnostics.extend(reporter.diagnostics)
-        failed = any(d.is_error for d in reporter.diagnostics)
-        results.append(
-            LayerResult(node, inputs, inferred.shape, inferred.weights, inferred.macs, failed)
-        )
-        shapes[node.name] = inferred.shape
-    return ShapeReport(input_shape, results, diagnostics)
+        layer.failed = any(d.is_error for d in reporter.diagnostics)
+        shapes[layer.name] = layer.inferred.shape
+    return diagnostics
 
 
-def _representable(inferred: Inferred, report: _NodeReporter) -> Inferred:
+def _representable(inferred: Inferred, report: _LayerReporter) -> Inferred:
     """PyTorch indexes a tensor with int64: an output or a weight with more elements cannot
     exist, and its size would only grow downstream. Such a layer fails; what reads it goes on
     with an unknown shape."""

@@ -95,6 +95,7 @@ def read_entry(
     item: Any, path: PathKey, index: int, found: Findings, blocks: Collection[str]
 ) -> Entry:
     entry = Entry(index=index, path=path, position=found.at(path), kind_path=path)
+    kind_key: str | None
     if isinstance(item, str):
         kind_key = item
     elif isinstance(item, dict):

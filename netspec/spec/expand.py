@@ -1,10 +1,11 @@
-"""Expanding blocks and repeats into the flat list of layers the rest of netspec works on.
+"""Expanding the spec's entries into the IR: a nested graph of layers and groups.
 
-A block use becomes its layers, named ``<use>.<layer>`` (``layer2.conv1``); ``repeat: N`` makes
-N copies named ``<name>.0`` … ``<name>.N-1``, each reading the one before. Inside a block,
-``from: input`` is what the block receives and other names are the block's own layers;
-arguments may be expressions of the block's parameters, evaluated here (see ``expr``). Every
-problem inside a block is reported at the line in the block and names the use it came from.
+A block use becomes a ``Group`` holding its layers, named ``<use>.<layer>`` (``layer2.conv1``);
+``repeat: N`` makes a group of N copies named ``<name>.0`` … ``<name>.N-1``, each reading the one
+before. Inside a block, ``from: input`` is what the block receives and other names are the
+block's own layers; arguments may be expressions of the block's parameters, evaluated here (see
+``expr``) and kept as traced ints for the block's generated class. Every problem inside a block
+is reported at the line in the block and names the use it came from.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from netspec.diagnostics import Diagnostic, Position, did_you_mean
+from netspec.ir import INPUT, Group, Layer, Node, UseSite, use_context
 from netspec.layers.args import LayerArgs, describe_value
 from netspec.layers.base import LayerKind
 from netspec.limits import MAX_BLOCK_DEPTH, MAX_LAYERS
@@ -23,10 +25,8 @@ from netspec.spec import expr
 from netspec.spec.blocks import BlockDef
 from netspec.spec.entries import Entry, Findings, assign_names
 from netspec.spec.messages import explain
-from netspec.spec.model import SIBLING_KEYS, Group, LayerDecl, UseSite, use_context
+from netspec.spec.model import SIBLING_KEYS
 from netspec.spec.source import PathKey
-
-INPUT = "input"
 
 
 @dataclass(frozen=True)
@@ -36,9 +36,10 @@ class Scope:
     prefix: str  # "" at the top level, "layer2." inside the use named layer2
     env: dict[str, int] | None  # the block's parameters; None at the top level
     block: BlockDef | None
-    input: str | None  # what `input` means here (None: unknown after an error)
+    input: str | None = INPUT  # what `input` means here (None: unknown after an error)
     groups: tuple[str, ...] = ()
     uses: tuple[UseSite, ...] = ()
+    traced_env: tuple[tuple[str, int], ...] = ()  # the block's parameters as traced ints
 
 
 class Expander:
@@ -46,8 +47,7 @@ class Expander:
         self.blocks = blocks
         self.cyclic = cyclic
         self.found = found
-        self.decls: list[LayerDecl] = []
-        self.groups: dict[str, Group] = {}
+        self.layer_count = 0
         self._too_large = False
 
     # --- diagnostics --------------------------------------------------------------------------
@@ -70,34 +70,64 @@ class Expander:
 
     # --- expansion ----------------------------------------------------------------------------
 
-    def expand(self, entries: tuple[Entry, ...] | list[Entry], scope: Scope) -> str | None:
-        """Expand entries in a scope; returns the qualified name of the last output."""
+    def expand(self, entries: tuple[Entry, ...] | list[Entry], scope: Scope) -> list[Node]:
+        """The nodes of entries in a scope, in order."""
         names = assign_names(list(entries), self._reporter(scope), self.found.doc.file)
         outputs: dict[str, str | None] = {}
         order = {name: entry for name, entry in zip(names, entries, strict=True)}
         previous = scope.input
+        body: list[Node] = []
         for entry, local in zip(entries, names, strict=True):
             sources = self._sources(entry, local, outputs, order, previous, scope)
             qualified = scope.prefix + local
             count = self._count(entry, scope)
-            if count is None:
-                output = self._instance(entry, qualified, sources, scope)
-            else:
-                parent = scope.groups[-1] if scope.groups else None
-                self.groups[qualified] = Group(
-                    qualified, None, {}, count, entry.position, parent, entry.label,
-                    raw_count=entry.repeat,
-                )  # fmt: skip
-                inner = replace(scope, groups=(*scope.groups, qualified))
-                output = None
-                for copy in range(count):
-                    if self._too_large:  # stop at once: a count may be 10**18
-                        break
-                    output = self._instance(entry, f"{qualified}.{copy}", sources, inner)
-                    sources = (output,) if output is not None else ()
+            node = (
+                self._instance(entry, qualified, sources, scope)
+                if count is None
+                else self._repeat(entry, qualified, sources, scope, count)
+            )
+            output = node.output_name if node is not None else None
+            if node is not None:
+                body.append(node)
             outputs[local] = output
             previous = output
-        return previous
+        return body
+
+    def _repeat(
+        self, entry: Entry, qualified: str, sources: tuple[str, ...], scope: Scope, count: int
+    ) -> Group | None:
+        inner = replace(scope, groups=(*scope.groups, qualified))
+        copies: list[Node] = []
+        for copy in range(count):
+            if self._too_large:  # stop at once: a count may be 10**18
+                break
+            node = self._instance(entry, f"{qualified}.{copy}", sources, inner)
+            if node is None:
+                break
+            copies.append(node)
+            sources = (node.output_name,)
+        if not copies:
+            return None
+        traced = self._traced_number(entry.repeat, scope)
+        return Group(
+            qualified,
+            block=None,
+            label=entry.label,
+            input=copies[0].inputs[0] if copies[0].inputs else INPUT,
+            body=copies,
+            position=entry.position,
+            count=count,
+            traced={"repeat": traced} if traced is not None else {},
+            parent=scope.groups[-1] if scope.groups else None,
+        )
+
+    @staticmethod
+    def _traced_number(written: Any, scope: Scope) -> int | None:
+        """A number written as an expression of the block's parameters, as a traced int."""
+        if not isinstance(written, str) or scope.env is None:
+            return None
+        outcome = expr.substitute(written, scope.traced_env)
+        return outcome if isinstance(outcome, expr.Traced) else None
 
     def _reporter(self, scope: Scope) -> Callable[[Diagnostic], None]:
         def report(diagnostic: Diagnostic) -> None:
@@ -153,7 +183,8 @@ class Expander:
         if source == local:
             return f"from: '{source}' is this layer itself"
         if source in order:
-            line = order[source].position.line if order[source].position else "?"
+            position = order[source].position
+            line = position.line if position else "?"
             return (
                 f"from: '{source}' is defined later (line {line}); a layer can only read layers "
                 "above it"
@@ -190,7 +221,13 @@ class Expander:
         return value
 
     def _number(
-        self, value: Any, scope: Scope, path: PathKey, what: str, **subject: str | None
+        self,
+        value: Any,
+        scope: Scope,
+        path: PathKey,
+        what: str,
+        layer: str | None = None,
+        kind: str | None = None,
     ) -> int | None:
         """A whole number, written as one or (in a block) as an expression of its parameters."""
         if isinstance(value, int) and not isinstance(value, bool):
@@ -199,19 +236,19 @@ class Expander:
             try:
                 return expr.evaluate(expr.parse(value), scope.env, value)
             except expr.ExprError as error:
-                self.report(f"{what}: {error}", path, scope, **subject)
+                self.report(f"{what}: {error}", path, scope, layer=layer, kind=kind)
                 return None
         expected = "a whole number or an expression of the block's parameters"
         if scope.env is None:
             expected = "a whole number"
         message = f"{what}: expected {expected}, got {describe_value(value)}"
-        self.report(message, path, scope, **subject)
+        self.report(message, path, scope, layer=layer, kind=kind)
         return None
 
     def _instance(
         self, entry: Entry, qualified: str, sources: tuple[str, ...], scope: Scope
-    ) -> str | None:
-        if len(self.decls) >= MAX_LAYERS:
+    ) -> Node | None:
+        if self.layer_count >= MAX_LAYERS:
             if not self._too_large:
                 self._too_large = True
                 self.report(
@@ -221,16 +258,16 @@ class Expander:
                 )
             return None
         if entry.block is not None:
-            output = self._block(entry, qualified, sources, scope)
-            if output is None:  # keep the place, so what follows reads an unknown tensor
-                return self._leaf(entry, qualified, sources, scope, None, {})
-            return output
+            group = self._block(entry, qualified, sources, scope)
+            if group is None:  # keep the place, so what follows reads an unknown tensor
+                return self._layer(entry, qualified, sources, scope, None, {}, {})
+            return group
         if entry.kind is not None:
             self._check_inputs(entry, entry.kind, sources, qualified, scope)
-        args, positions = self._arguments(entry, qualified, scope)
-        return self._leaf(entry, qualified, sources, scope, args, positions)
+        args, positions, traced = self._arguments(entry, qualified, scope)
+        return self._layer(entry, qualified, sources, scope, args, positions, traced)
 
-    def _leaf(
+    def _layer(
         self,
         entry: Entry,
         qualified: str,
@@ -238,24 +275,20 @@ class Expander:
         scope: Scope,
         args: LayerArgs | None,
         positions: dict[str, Position],
-    ) -> str:
-        self.decls.append(
-            LayerDecl(
-                index=len(self.decls),
-                name=qualified,
-                kind=entry.kind,
-                args=args,
-                sources=sources,
-                position=entry.position,
-                arg_positions=positions,
-                sources_positions=entry.sources_positions,
-                name_position=entry.name_position,
-                groups=scope.groups,
-                uses=scope.uses,
-                raw_args=entry.raw_args,
-            )
+        traced: dict[str, Any],
+    ) -> Layer:
+        self.layer_count += 1
+        return Layer(
+            qualified,
+            entry.kind,
+            args,
+            sources,
+            entry.position,
+            arg_positions=positions,
+            traced=traced,
+            groups=scope.groups,
+            uses=scope.uses,
         )
-        return qualified
 
     def _check_inputs(
         self, entry: Entry, kind: LayerKind, sources: tuple[str, ...], qualified: str, scope: Scope
@@ -280,7 +313,7 @@ class Expander:
 
     def _block(
         self, entry: Entry, qualified: str, sources: tuple[str, ...], scope: Scope
-    ) -> str | None:
+    ) -> Group | None:
         block = self.blocks.get(entry.block)  # type: ignore[arg-type]
         if block is None:  # its definition is invalid, and reported
             return None
@@ -290,7 +323,7 @@ class Expander:
                     f"blocks nest deeper than {MAX_BLOCK_DEPTH} levels", entry.kind_path, scope
                 )
             return None
-        params = self._params(entry, block, qualified, scope)
+        found = self._params(entry, block, qualified, scope)
         if len(sources) > 1:
             self.report(
                 f"a block reads one input, got {len(sources)} in from:",
@@ -300,28 +333,42 @@ class Expander:
                 kind=block.name,
             )
             return None
-        if params is None:
+        if found is None:
             return None
-        parent = scope.groups[-1] if scope.groups else None
-        self.groups[qualified] = Group(
-            qualified, block.name, params, 1, entry.position, parent, block.name,
-            raw_args=entry.raw_args,
-        )  # fmt: skip
+        params, traced = found
+        source = sources[0] if sources else None
         inner = Scope(
             prefix=qualified + ".",
             env=params,
+            traced_env=tuple(
+                (name, expr.traced(value, expr.Name(name))) for name, value in params.items()
+            ),
             block=block,
-            input=sources[0] if sources else None,
+            input=source,
             groups=(*scope.groups, qualified),
             uses=(UseSite(block.name, qualified, entry.position), *scope.uses),
         )
-        return self.expand(block.entries, inner)
+        body = self.expand(block.entries, inner)
+        if not body:
+            return None
+        return Group(
+            qualified,
+            block=block.name,
+            label=block.name,
+            input=source or INPUT,
+            body=body,
+            position=entry.position,
+            parameters=params,
+            traced=traced,
+            parent=scope.groups[-1] if scope.groups else None,
+        )
 
     def _params(
         self, entry: Entry, block: BlockDef, qualified: str, scope: Scope
-    ) -> dict[str, int] | None:
+    ) -> tuple[dict[str, int], dict[str, int]] | None:
+        """The use's parameter values, and those written as expressions as traced ints."""
         raw = entry.raw_args
-        report_kwargs = {"layer": qualified, "kind": block.name}
+        report_kwargs: dict[str, Any] = {"layer": qualified, "kind": block.name}
         if raw is None:
             given: dict[str, Any] = {}
         elif isinstance(raw, dict):
@@ -337,6 +384,7 @@ class Expander:
             )
             return None
         values: dict[str, int] = {}
+        traced: dict[str, int] = {}
         valid = True
         for name, value in given.items():
             path = (*entry.kind_path, name) if isinstance(raw, dict) else entry.kind_path
@@ -366,6 +414,9 @@ class Expander:
                     valid = False
                 else:
                     values[name] = number
+                    written = self._traced_number(value, scope)
+                    if written is not None:
+                        traced[name] = written
         for name, default in block.params.items():
             if name in values:
                 continue
@@ -380,26 +431,29 @@ class Expander:
                 valid = False
             else:
                 values[name] = default
-        return values if valid else None
+        return (values, traced) if valid else None
 
     def _arguments(
         self, entry: Entry, qualified: str, scope: Scope
-    ) -> tuple[LayerArgs | None, dict[str, Position]]:
+    ) -> tuple[LayerArgs | None, dict[str, Position], dict[str, Any]]:
         kind = entry.kind
         if kind is None:
-            return None, {}
+            return None, {}, {}
         raw = entry.raw_args
+        traced: dict[str, Any] = {}
         if scope.env is not None:
             raw = self._substitute(raw, scope, entry.kind_path, qualified, kind)
             if raw is _FAILED:
-                return None, {}
+                return None, {}, {}
+            traced = _traced_arguments(raw, kind)
+            raw = _plain(raw)
         args, positions, problems = validate_args(kind, raw, entry.kind_path, self.found)
         for message, path, key, value in problems:
             if scope.env is not None and isinstance(value, str) and value.isidentifier():
                 hint = did_you_mean(value, scope.env)
                 message += f"; '{value}' is not a parameter of {scope.block.name}{hint}"  # type: ignore[union-attr]
             self.report(message, path, scope, key=key, layer=qualified, kind=kind.name)
-        return args, positions
+        return args, positions, traced if args is not None else {}
 
     def _substitute(
         self, raw: Any, scope: Scope, path: PathKey, qualified: str, kind: LayerKind
@@ -408,7 +462,7 @@ class Expander:
 
         A bare word that is no parameter stays a word: it may be an option ('same').
         """
-        env = tuple((scope.env or {}).items())
+        env = scope.traced_env
         failed = False
 
         def walk(value: Any, where: PathKey) -> Any:
@@ -435,6 +489,27 @@ class Expander:
 
 
 _FAILED = object()
+
+
+def _traced_arguments(raw: Any, kind: LayerKind[Any]) -> dict[str, Any]:
+    """The arguments written as expressions (traced ints, or lists holding some), by name."""
+    written = raw if isinstance(raw, dict) else {kind.main_arg: raw} if kind.main_arg else {}
+    traced = {}
+    for key, value in written.items():
+        if isinstance(value, expr.Traced) or (
+            isinstance(value, list) and any(isinstance(v, expr.Traced) for v in value)
+        ):
+            traced[key] = tuple(value) if isinstance(value, list) else value
+    return traced
+
+
+def _plain(value: Any) -> Any:
+    """Arguments as pydantic validates them: traced ints as plain ints."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return int(value) if isinstance(value, expr.Traced) else value
 
 
 def validate_args(
@@ -501,6 +576,7 @@ def validate_args(
                 )
             else:
                 path = (*kind_path, arg) if isinstance(raw, dict) and arg else kind_path
-                problems.append((f"{arg}: {explain(problem)}", path, False, problem["input"]))
+                details = dict(problem)
+                problems.append((f"{arg}: {explain(details)}", path, False, problem["input"]))
         return None, positions, problems
     return args, positions, problems

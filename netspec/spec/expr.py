@@ -147,17 +147,19 @@ def as_expression(text: str, parameters: Collection[str]) -> Node | None:
 
 @functools.lru_cache(maxsize=4096)
 def substitute(text: str, env: tuple[tuple[str, int], ...]) -> int | ExprError | None:
-    """The value of ``text`` as an expression of the parameters ``env``; None when the text is
-    a word, not an expression (see ``as_expression``); the error when it cannot be computed.
-    Memoised: each copy of a repeated layer asks the same."""
+    """The value of ``text`` as an expression of the parameters ``env`` (traced ints, so the
+    value is one too); None when the text is a word, not an expression (see
+    ``as_expression``); the error when it cannot be computed. Memoised: each copy of a repeated
+    layer asks the same."""
     parameters = dict(env)
     tree = as_expression(text, parameters)
     if tree is None:
         return None
     try:
-        return evaluate(tree, parameters, text)
+        value = evaluate(tree, parameters, text)
     except ExprError as error:
         return error
+    return traced(value, tree)
 
 
 def names(tree: Node) -> set[str]:
@@ -228,3 +230,89 @@ def render(tree: Node, parent: int = 0) -> str:
     # A right operand of the same precedence keeps its parentheses: a - (b - c), a * (b // c).
     text = f"{render(tree.left, level)} {operator} {render(tree.right, level + 1)}"
     return f"({text})" if level < parent else text
+
+
+class Traced(int):
+    """An int that remembers how it was computed from a block's parameters.
+
+    Expansion gives the arguments written as expressions this form; the code generator runs
+    the layer kinds' own shape rules on them, so a size derived inside a block (the next
+    layer's ``in_channels``) carries its expression too (``channels * 2``). ``+ - * //`` keep
+    the expression; any other operation gives a plain int.
+    """
+
+    tree: Node
+
+    def __new__(cls, value: int, tree: Node) -> Traced:
+        traced = super().__new__(cls, value)
+        traced.tree = tree
+        return traced
+
+    def __repr__(self) -> str:
+        return f"Traced({int(self)}, {render(self.tree)!r})"
+
+    def __str__(self) -> str:  # in messages, the value (int's str would call __repr__)
+        return int.__repr__(self)
+
+    def render(self) -> str:
+        return render(self.tree)
+
+    def _combine(self, operator: str, left: object, right: object) -> int:
+        value = _apply(operator, int(left), int(right))  # type: ignore[call-overload]
+        return traced(value, BinOp(operator, _tree_of(left), _tree_of(right)))
+
+    def __add__(self, other: object) -> int:  # type: ignore[override]
+        return self._combine("+", self, other) if _is_int(other) else NotImplemented
+
+    def __radd__(self, other: object) -> int:  # type: ignore[override]
+        return self._combine("+", other, self) if _is_int(other) else NotImplemented
+
+    def __sub__(self, other: object) -> int:  # type: ignore[override]
+        return self._combine("-", self, other) if _is_int(other) else NotImplemented
+
+    def __rsub__(self, other: object) -> int:  # type: ignore[override]
+        return self._combine("-", other, self) if _is_int(other) else NotImplemented
+
+    def __mul__(self, other: object) -> int:  # type: ignore[override]
+        return self._combine("*", self, other) if _is_int(other) else NotImplemented
+
+    def __rmul__(self, other: object) -> int:  # type: ignore[override]
+        return self._combine("*", other, self) if _is_int(other) else NotImplemented
+
+    def __floordiv__(self, other: object) -> int:  # type: ignore[override]
+        return self._combine("//", self, other) if _is_int(other) else NotImplemented
+
+    def __rfloordiv__(self, other: object) -> int:  # type: ignore[override]
+        return self._combine("//", other, self) if _is_int(other) else NotImplemented
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _apply(operator: str, left: int, right: int) -> int:
+    if operator == "+":
+        return left + right
+    if operator == "-":
+        return left - right
+    if operator == "*":
+        return left * right
+    return left // right
+
+
+def _tree_of(value: object) -> Node:
+    return value.tree if isinstance(value, Traced) else Number(int(value))  # type: ignore[call-overload]
+
+
+def traced(value: int, tree: Node) -> int:
+    """``value`` remembering ``tree``; a plain int when the tree names nothing (x·1 and x+0
+    folded, so ``channels * 1`` reads ``channels``)."""
+    if not names(tree):
+        return value
+    if isinstance(tree, BinOp):
+        one = Number(1 if tree.operator in ("*", "//") else 0)
+        if tree.right == one and tree.operator in ("*", "//", "+", "-"):
+            return traced(value, tree.left)
+        if tree.left == one and tree.operator in ("*", "+"):
+            return traced(value, tree.right)
+    return Traced(value, tree)

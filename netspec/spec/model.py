@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from math import prod
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from netspec.diagnostics import Position
-from netspec.layers.args import LayerArgs, PositiveFloat, PositiveInt
-from netspec.layers.base import LayerKind
+from netspec.ir import Graph
+from netspec.layers.args import PositiveFloat, PositiveInt
 from netspec.limits import INT64_MAX, MAX_SEED
 from netspec.names import spec_name_problem
 
@@ -85,86 +85,13 @@ SIBLING_KEYS = ("name", "from", "repeat")  # keys next to a layer's kind
 
 
 @dataclass(frozen=True)
-class UseSite:
-    """A use of a block that contains a layer: messages about the layer name it."""
-
-    block: str
-    name: str  # qualified name of the block's instance
-    position: Position | None
-
-
-@dataclass(frozen=True)
-class LayerDecl:
-    """One layer of the expanded network, with where each part of it was written.
-
-    ``args`` is None when the arguments were invalid; the layer stays in the graph so that
-    references to it resolve and checking can go on. Layers from blocks carry qualified names
-    (``layer2.0.conv1``), the groups around them and the block uses that produced them.
-    """
-
-    index: int
-    name: str
-    kind: LayerKind | None  # None: an unknown kind, already reported
-    args: LayerArgs | None
-    sources: tuple[str, ...]  # resolved: qualified layer names, or "input"
-    position: Position | None
-    arg_positions: dict[str, Position] = field(default_factory=dict)
-    sources_positions: tuple[Position | None, ...] = ()
-    name_position: Position | None = None
-    groups: tuple[str, ...] = ()  # qualified names of the enclosing groups, outermost first
-    uses: tuple[UseSite, ...] = ()  # innermost first
-    raw_args: Any = None  # as written (expressions unevaluated), for code generation
-
-    @property
-    def local_name(self) -> str:
-        return self.name.rsplit(".", 1)[-1]
-
-    def context(self) -> str | None:
-        return use_context(self.uses)
-
-
-def use_context(uses: tuple[UseSite, ...]) -> str | None:
-    """``in basic_block 'layer2.0', used at line 31`` for a layer inside blocks, else None."""
-    if not uses:
-        return None
-    parts = []
-    for use in uses:
-        where = f", used at line {use.position.line}" if use.position else ""
-        parts.append(f"in {use.block} '{use.name}'{where}")
-    return "; ".join(parts)
-
-
-@dataclass(frozen=True)
-class Group:
-    """A block use, or the copies a ``repeat:`` makes, in the expanded network."""
-
-    name: str  # qualified
-    block: str | None  # None: the copies of a repeat
-    params: dict[str, int]
-    count: int  # copies, for a repeat
-    position: Position | None
-    parent: str | None
-    label: str = ""  # what is repeated: a layer kind or a block name
-    raw_args: Any = None  # a block use's parameters as written (expressions unevaluated)
-    raw_count: Any = None  # a repeat's count as written
-
-    @property
-    def local_name(self) -> str:
-        return self.name.rsplit(".", 1)[-1]
-
-    @property
-    def depth(self) -> int:
-        return self.name.count(".") + 1
-
-
-@dataclass(frozen=True)
 class Spec:
+    """A read spec: its header and its network (the IR, see ``netspec.ir``)."""
+
     file: str
     name: str
-    input_size: tuple[int, ...]
-    layers: tuple[LayerDecl, ...]
+    input_size: tuple[int, ...] | None
+    graph: Graph
     train: TrainConfig
     description: str | None = None
     input_position: Position | None = None
-    groups: dict[str, Group] = field(default_factory=dict)
-    blocks: dict[str, Any] = field(default_factory=dict)  # name → blocks.BlockDef

@@ -1,8 +1,8 @@
 """From a YAML document to a validated ``Spec``, reporting every problem with its position.
 
 The header (name, input, train) is checked by its pydantic model; the blocks and layers are
-read entry by entry (``entries``, ``blocks``) and expanded into the flat list of layers the
-graph is built from (``expand``).
+read entry by entry (``entries``, ``blocks``) and expanded into the IR's nested graph
+(``expand``).
 """
 
 from __future__ import annotations
@@ -13,11 +13,12 @@ from typing import Any
 from pydantic import ValidationError
 
 from netspec.diagnostics import Diagnostic, did_you_mean
+from netspec.ir import Graph
 from netspec.layers.args import describe_value
 from netspec.names import name_problem
 from netspec.spec.blocks import read_blocks
 from netspec.spec.entries import Findings, read_entries
-from netspec.spec.expand import INPUT, Expander, Scope
+from netspec.spec.expand import Expander, Scope
 from netspec.spec.messages import explain
 from netspec.spec.model import TOP_LEVEL_KEYS, Spec, SpecHeader, TrainConfig
 from netspec.spec.source import SourceDoc
@@ -55,20 +56,20 @@ def parse_spec(doc: SourceDoc) -> tuple[Spec | None, list[Diagnostic]]:
     )
     entries = read_entries(raw_layers, ("layers",), found, block_names)  # invalid ones too
     expander = Expander(blocks, cyclic, found)
-    expander.expand(entries, Scope(prefix="", env=None, block=None, input=INPUT))
+    body = expander.expand(entries, Scope(prefix="", env=None, block=None))
 
     good = {k: v for k, v in header_data.items() if k not in bad_fields}
     input_size = tuple(good["input"]) if "input" in good else None
+    name = good.get("name") or _fallback_name(doc.file)
+    block_params = {block.name: dict(block.params) for block in blocks.values()}
     spec = Spec(
         file=doc.file,
-        name=good.get("name") or _fallback_name(doc.file),
-        input_size=input_size,  # type: ignore[arg-type]
-        layers=tuple(expander.decls),
+        name=name,
+        input_size=input_size,
+        graph=Graph(name, input_size, body, doc.file, block_params),
         train=TrainConfig.model_validate(good.get("train", {})),
         description=good.get("description"),
         input_position=found.at(("input",)),
-        groups=expander.groups,
-        blocks=blocks,
     )
     return spec, found.diagnostics
 
@@ -100,7 +101,7 @@ def _validate_header(data: dict[str, Any], found: Findings) -> set[str]:
             elif problem["type"] == "value_error":
                 found.error(str(problem["ctx"]["error"]), loc)  # names the key itself
             else:
-                found.error(f"{_dotted(loc)}: {_header_message(problem)}", loc)
+                found.error(f"{_dotted(loc)}: {_header_message(dict(problem))}", loc)
         return bad
     return set()
 

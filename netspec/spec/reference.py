@@ -9,20 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from netspec import layers as kinds
-from netspec.layers.base import LayerKind
+from netspec.layers.base import FAMILIES, LayerKind
 from netspec.limits import FLOAT32_MAX
 from netspec.spec.schema import strip_titles
-
-FAMILIES = [
-    ("conv", "Convolution"),
-    ("pool", "Pooling"),
-    ("norm", "Normalisation"),
-    ("activation", "Activations"),
-    ("dropout", "Dropout"),
-    ("linear", "Linear"),
-    ("reshape", "Reshaping"),
-    ("merge", "Merging branches"),
-]
 
 
 def describe_type(schema: dict[str, Any]) -> str:
@@ -40,7 +29,7 @@ def describe_type(schema: dict[str, Any]) -> str:
         item = describe_type(schema.get("items", {}))
         return f"list of {count} × {item}" if count == schema.get("maxItems") else f"list of {item}"
     names = {"integer": "int", "number": "float", "boolean": "bool", "null": "null"}
-    text = names.get(kind, str(kind))
+    text = names.get(str(kind), str(kind))
     # every float is a float32 (said once, above the table), every int an int64
     minimum, maximum = schema.get("minimum"), schema.get("maximum")
     bounds = [
@@ -108,14 +97,14 @@ def render_reference() -> str:
         "| kind | what it does |",
         "|---|---|",
     ]
-    for family, _ in FAMILIES:
+    for family in FAMILIES:
         for kind in by_family.get(family, []):
             lines.append(f"| [`{kind.name}`](#{kind.name}) | {kind.summary} |")
     lines.append("")
-    for family, title in FAMILIES:
+    for family, about in FAMILIES.items():
         if family not in by_family:
             continue
-        lines += [f"## {title}", ""]
+        lines += [f"## {about.title}", ""]
         for kind in by_family[family]:
             lines += _kind_section(kind)
     return "\n".join(lines).rstrip() + "\n"

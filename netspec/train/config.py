@@ -22,7 +22,7 @@ class ConfigError(Exception):
 @dataclass(frozen=True)
 class RunConfig:
     spec: str
-    architecture: str  # Plan.digest() of the network being trained
+    architecture: str  # Graph.digest() of the network being trained
     data: str
     train: dict[str, Any]  # the TrainConfig fields, resolved
     device: str = "auto"

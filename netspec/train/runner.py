@@ -34,10 +34,10 @@ import torch.nn.functional as F  # noqa: N812 - PyTorch's own spelling
 from rich.console import Console
 
 import netspec
-from netspec.backends.plan import Plan, plan
 from netspec.check import CheckedSpec, load
 from netspec.diagnostics import plural
 from netspec.files import write_atomically
+from netspec.ir import Graph
 from netspec.shapes import format_dims
 from netspec.train import checkpoint, datasets
 from netspec.train.batches import Batches
@@ -81,7 +81,7 @@ class RunResult:
     message: str = ""
 
 
-def fits(network: Plan, dataset: Dataset) -> None:
+def fits(network: Graph, dataset: Dataset) -> None:
     """The spec's input and output must be what the data set gives and asks for."""
     if network.input_shape.dims != dataset.shape:
         raise DataError(
@@ -96,8 +96,8 @@ def fits(network: Plan, dataset: Dataset) -> None:
         )
 
 
-def _convolutional(network: Plan) -> bool:
-    return any(step.kind.name == "conv2d" for step in network.steps)
+def _convolutional(network: Graph) -> bool:
+    return any(layer.kind_name == "conv2d" for layer in network.layers())
 
 
 def _optimizer(model: torch.nn.Module, config: RunConfig, device: Device) -> torch.optim.Optimizer:
@@ -154,8 +154,7 @@ def build_model(checked: CheckedSpec, device: torch.device) -> torch.nn.Module:
         return netspec.build(checked).to(device)
     except (RuntimeError, MemoryError, TypeError, OverflowError) as error:
         if is_out_of_memory(error):
-            assert checked.shapes is not None
-            raise ResourceError(_too_large(checked.shapes.total_params)) from error
+            raise ResourceError(_too_large(checked.valid_graph().total_params)) from error
         raise
 
 
@@ -338,7 +337,7 @@ class Run:
         callbacks: Sequence[Callback] = (),
     ) -> None:
         self.checked = checked
-        self.network = plan(checked)
+        self.network = checked.valid_graph()
         self.config = config
         self.settings = config.settings
         self.dataset = DATASETS[config.data]
@@ -740,7 +739,7 @@ def train(
     checked = load(spec_path)
     assert checked.spec is not None
     requested = resolve(
-        spec_path, plan(checked).digest(), checked.spec.train, overrides or {}, device,
+        spec_path, checked.valid_graph().digest(), checked.spec.train, overrides or {}, device,
         data_dir, max_steps, save_every,
     )  # fmt: skip
     if out:
@@ -820,7 +819,7 @@ def evaluate_checkpoint(
     """A saved model's accuracy, per class and as a confusion matrix, on a test set."""
     checked = load(spec_path)
     assert checked.spec is not None
-    network = plan(checked)
+    network = checked.valid_graph()
     state = checkpoint.load(Path(checkpoint_path))  # every field checked
     name = data or state["dataset"]
     dataset = DATASETS[name]
