@@ -55,7 +55,9 @@ def test_compiled_model_matches_the_checker_at_every_layer(
     file = compiled_dir / f"{spec_path.stem}{'_module' if as_module else ''}.py"
     model = compiled_model(import_file(file), checked, as_module)
     expected_type = (
-        torch.nn.Sequential if checked.valid_graph().is_chain() and not as_module else torch.nn.Module
+        torch.nn.Sequential
+        if checked.valid_graph().is_chain() and not as_module
+        else torch.nn.Module
     )
     assert isinstance(model, expected_type)
     shapes = traced_shapes(model, checked)
@@ -90,9 +92,7 @@ def test_every_layer_of_the_built_graph_has_the_checked_shape() -> None:
     assert checked.graph is not None
     model = netspec.build(checked)
     assert isinstance(model, SpecModule)
-    assert traced_shapes(model, checked) == {
-        r.name: r.output.dims for r in checked.graph.layers()
-    }
+    assert traced_shapes(model, checked) == {r.name: r.output.dims for r in checked.graph.layers()}
 
 
 def test_lenet_tutorial_compiles_to_its_ten_tensors_in_order(compiled_dir: Path) -> None:

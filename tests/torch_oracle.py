@@ -1,106 +1,54 @@
 """PyTorch as the oracle: build a spec's layers with real modules and run a tensor through.
 
-The modules are built from the spec's arguments alone. Input sizes the spec leaves out are
-found by PyTorch's lazy modules (``LazyConv2d``, ``LazyLinear``…), so nothing here reuses
-netspec's own shape arithmetic; sizes the spec writes down are passed to the eager modules, so
-PyTorch itself rejects a wrong one.
+Each layer's module is the one its kind's own PyTorch call makes, with every size the call
+reads from its input taken from the real tensor arriving there (``tensor.shape``), never from
+netspec's shape arithmetic; sizes the spec writes down (``in_channels: 3``) are passed as
+written, so PyTorch itself rejects a wrong one. Expression kinds run their own ``evaluate``.
+Nothing here names a kind, so a new kind is covered as it is; the one exception is ``add``,
+which netspec keeps to equal shapes where PyTorch would broadcast.
 """
 
 from __future__ import annotations
 
-import warnings
-from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch import nn
 
+from netspec.backends.torch_module import instantiate
 from netspec.ir import INPUT, Graph
+from netspec.layers.args import LayerArgs
+from netspec.layers.base import LayerKind, TorchCall
+from netspec.shapes import Shape
 
 
-def _written_or_lazy(eager: type, lazy: type, written: str, a: Any, **kw: Any) -> nn.Module:
-    size = getattr(a, written)
-    return eager(size, **kw) if size is not None else lazy(**kw)
+def real_shapes(tensors: Sequence[torch.Tensor]) -> list[Shape]:
+    return [Shape(tuple(tensor.shape[1:])) for tensor in tensors]
 
 
-def _conv(eager: type, lazy: type) -> Callable[[Any], nn.Module]:
-    def build(a: Any) -> nn.Module:
-        kw = dict(
-            out_channels=a.out_channels,
-            kernel_size=a.kernel_size,
-            stride=a.stride,
-            padding=a.padding,
-            dilation=a.dilation,
-            groups=a.groups,
-            bias=a.bias,
-            padding_mode=a.padding_mode,
-        )
-        return _written_or_lazy(eager, lazy, "in_channels", a, **kw)
-
-    return build
+def module_for(kind: LayerKind[Any], args: LayerArgs, tensors: Sequence[torch.Tensor]) -> nn.Module:
+    """The kind's module for these input tensors, with the sizes the spec wrote as written."""
+    made = kind.torch_call(args, real_shapes(tensors))
+    written = {key: getattr(args, key) for key in args.model_fields_set}
+    positional = dict(zip(kind.torch_positional, made.args, strict=True))
+    positional |= {key: written[key] for key in positional if written.get(key) is not None}
+    keywords = dict(made.kwargs)
+    keywords |= {key: written[key] for key in keywords if written.get(key) is not None}
+    return instantiate(TorchCall(made.module, tuple(positional.values()), tuple(keywords.items())))
 
 
-def _bn(eager: type, lazy: type) -> Callable[[Any], nn.Module]:
-    def build(a: Any) -> nn.Module:
-        kw = dict(
-            eps=a.eps,
-            momentum=a.momentum,
-            affine=a.affine,
-            track_running_stats=a.track_running_stats,
-        )
-        return _written_or_lazy(eager, lazy, "num_features", a, **kw)
-
-    return build
-
-
-def _fields(a: Any) -> dict[str, Any]:
-    return a.model_dump()
-
-
-BUILDERS: dict[str, Callable[[Any], nn.Module]] = {
-    "conv1d": _conv(nn.Conv1d, nn.LazyConv1d),
-    "conv2d": _conv(nn.Conv2d, nn.LazyConv2d),
-    "maxpool1d": lambda a: nn.MaxPool1d(**_fields(a)),
-    "maxpool2d": lambda a: nn.MaxPool2d(**_fields(a)),
-    "avgpool1d": lambda a: nn.AvgPool1d(**_fields(a)),
-    "avgpool2d": lambda a: nn.AvgPool2d(**_fields(a)),
-    "adaptiveavgpool1d": lambda a: nn.AdaptiveAvgPool1d(a.output_size),
-    "adaptiveavgpool2d": lambda a: nn.AdaptiveAvgPool2d(a.output_size),
-    "adaptivemaxpool1d": lambda a: nn.AdaptiveMaxPool1d(a.output_size),
-    "adaptivemaxpool2d": lambda a: nn.AdaptiveMaxPool2d(a.output_size),
-    "batchnorm1d": _bn(nn.BatchNorm1d, nn.LazyBatchNorm1d),
-    "batchnorm2d": _bn(nn.BatchNorm2d, nn.LazyBatchNorm2d),
-    "dropout": lambda a: nn.Dropout(**_fields(a)),
-    "dropout1d": lambda a: nn.Dropout1d(**_fields(a)),
-    "dropout2d": lambda a: nn.Dropout2d(**_fields(a)),
-    "relu": lambda a: nn.ReLU(**_fields(a)),
-    "leakyrelu": lambda a: nn.LeakyReLU(**_fields(a)),
-    "gelu": lambda a: nn.GELU(**_fields(a)),
-    "elu": lambda a: nn.ELU(**_fields(a)),
-    "silu": lambda a: nn.SiLU(**_fields(a)),
-    "sigmoid": lambda a: nn.Sigmoid(),
-    "tanh": lambda a: nn.Tanh(),
-    "softmax": lambda a: nn.Softmax(**_fields(a)),
-    "logsoftmax": lambda a: nn.LogSoftmax(**_fields(a)),
-    "flatten": lambda a: nn.Flatten(**_fields(a)),
-    "identity": lambda a: nn.Identity(),
-    "linear": lambda a: _written_or_lazy(
-        nn.Linear, nn.LazyLinear, "in_features", a, out_features=a.out_features, bias=a.bias
-    ),
-}
-
-MERGES: dict[str, Callable[[list[torch.Tensor], Any], torch.Tensor]] = {
-    "add": lambda xs, a: _strict_add(xs),
-    "concat": lambda xs, a: torch.cat(xs, dim=a.dim),
-}
-
-
-def _strict_add(xs: list[torch.Tensor]) -> torch.Tensor:
-    # netspec's add takes equal shapes only; PyTorch would broadcast, so insist here.
-    if any(x.shape != xs[0].shape for x in xs):
-        raise RuntimeError(f"shapes differ: {[tuple(x.shape) for x in xs]}")
-    return torch.stack(xs).sum(0)
+def run_layer(kind: LayerKind[Any], args: LayerArgs, tensors: Sequence[torch.Tensor]) -> Any:
+    """(output, module or None) of one layer on real tensors; raises what PyTorch raises."""
+    if kind.torch_class is None:
+        if kind.name == "add" and any(t.shape != tensors[0].shape for t in tensors):
+            # netspec's add takes equal shapes only, where PyTorch would broadcast
+            raise RuntimeError(f"shapes differ: {[tuple(t.shape) for t in tensors]}")
+        return kind.evaluate(args, tensors), None
+    module = module_for(kind, args, tensors).eval()
+    with torch.no_grad():
+        return module(*tensors), module
 
 
 @dataclass
@@ -120,18 +68,12 @@ def run_graph(graph: Graph, batch: int = 2) -> TorchRun:
     assert graph.input_size is not None
     values: dict[str, torch.Tensor] = {INPUT: torch.zeros(batch, *graph.input_size)}
     modules: dict[str, nn.Module] = {}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # lazy modules warn that they are new
-        for node in graph.nodes:
-            assert node.kind is not None and node.args is not None
-            inputs = [values[source] for source in node.inputs]
-            if node.kind.name in MERGES:
-                values[node.name] = MERGES[node.kind.name](inputs, node.args)
-                continue
-            module = BUILDERS[node.kind.name](node.args).eval()
-            with torch.no_grad():
-                values[node.name] = module(inputs[0])
-            modules[node.name] = module
+    for layer in graph.layers():
+        assert layer.kind is not None and layer.args is not None
+        inputs = [values[source] for source in layer.inputs]
+        values[layer.name], module = run_layer(layer.kind, layer.args, inputs)
+        if module is not None:
+            modules[layer.name] = module
     return TorchRun(
         outputs={name: tuple(v.shape[1:]) for name, v in values.items() if name != INPUT},
         params={

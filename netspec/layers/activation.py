@@ -12,6 +12,7 @@ from netspec.layers.base import (
     Inferred,
     LayerKind,
     Reporter,
+    invalid,
     resolve_dim,
     same_shape,
     valid,
@@ -36,7 +37,11 @@ class ReLU(_Activation[InplaceArgs]):
     summary = "max(0, x)"
     torch_class = "ReLU"
     Args = InplaceArgs
-    examples = (valid(None, (6, 28, 28)), valid({"inplace": True}, (10,)))
+    examples = (
+        valid(None, (6, 28, 28)),
+        valid({"inplace": True}, (10,)),
+        invalid({"inplace": "yes"}, (3,), error="inplace: expected true or false"),
+    )
 
 
 class LeakyReLUArgs(InplaceArgs):
@@ -50,7 +55,11 @@ class LeakyReLU(_Activation[LeakyReLUArgs]):
     main_arg = "negative_slope"
     aliases = ("leaky_relu", "LeakyReLU")
     Args = LeakyReLUArgs
-    examples = (valid(0.2, (8, 4)),)
+    examples = (
+        valid(0.2, (8, 4)),
+        valid({"negative_slope": -0.5, "inplace": True}, (3, 5, 5)),
+        invalid("steep", (3,), error="negative_slope: expected a number"),
+    )
 
     def describe(self, args: LeakyReLUArgs, inputs: Sequence[Shape | None]) -> str:
         return f"slope {args.negative_slope:g}"
@@ -66,7 +75,11 @@ class GELU(_Activation[GELUArgs]):
     torch_class = "GELU"
     main_arg = "approximate"
     Args = GELUArgs
-    examples = (valid(None, (16,)), valid("tanh", (4, 8)))
+    examples = (
+        valid(None, (16,)),
+        valid("tanh", (4, 8)),
+        invalid("fast", (3,), error="approximate: expected 'none' or 'tanh', got 'fast'"),
+    )
 
     def describe(self, args: GELUArgs, inputs: Sequence[Shape | None]) -> str:
         return "tanh approximation" if args.approximate == "tanh" else ""
@@ -82,7 +95,11 @@ class ELU(_Activation[ELUArgs]):
     torch_class = "ELU"
     main_arg = "alpha"
     Args = ELUArgs
-    examples = (valid(0.5, (3, 5, 5)),)
+    examples = (
+        valid(0.5, (3, 5, 5)),
+        valid(None, (7,)),
+        invalid({"alpha": "one"}, (3,), error="alpha: expected a number"),
+    )
 
     def describe(self, args: ELUArgs, inputs: Sequence[Shape | None]) -> str:
         return f"α = {args.alpha:g}"
@@ -93,7 +110,11 @@ class SiLU(_Activation[InplaceArgs]):
     summary = "x·sigmoid(x), also called swish"
     torch_class = "SiLU"
     Args = InplaceArgs
-    examples = (valid(None, (32,)),)
+    examples = (
+        valid(None, (32,)),
+        valid({"inplace": True}, (2, 3)),
+        invalid({"slope": 1}, (3,), error="unknown argument 'slope'"),
+    )
     aliases = ("swish",)
 
 
@@ -102,7 +123,11 @@ class Sigmoid(_Activation[NoArgs]):
     summary = "1 / (1 + e^−x)"
     torch_class = "Sigmoid"
     Args = NoArgs
-    examples = (valid(None, (1,)),)
+    examples = (
+        valid(None, (1,)),
+        valid({}, (4, 4, 4)),
+        invalid({"inplace": True}, (3,), error="unknown argument 'inplace'"),
+    )
 
 
 class Tanh(_Activation[NoArgs]):
@@ -110,7 +135,11 @@ class Tanh(_Activation[NoArgs]):
     summary = "hyperbolic tangent"
     torch_class = "Tanh"
     Args = NoArgs
-    examples = (valid(None, (5, 7)),)
+    examples = (
+        valid(None, (5, 7)),
+        valid({}, (9,)),
+        invalid(1, (3,), error="takes no arguments, got 1"),
+    )
 
 
 class SoftmaxArgs(LayerArgs):
@@ -127,7 +156,9 @@ class _Softmax(LayerKind[SoftmaxArgs]):
         "[−rank, rank − 1] of the batched tensor."
     )
 
-    def infer(self, args: SoftmaxArgs, inputs: Sequence[Shape | None], report: Reporter) -> Inferred:
+    def infer(
+        self, args: SoftmaxArgs, inputs: Sequence[Shape | None], report: Reporter
+    ) -> Inferred:
         (x,) = inputs
         if x is None:
             return NO_OUTPUT
@@ -143,12 +174,20 @@ class Softmax(_Softmax):
     name = "softmax"
     summary = "exp(x) / Σ exp(x) along dim"
     torch_class = "Softmax"
-    examples = (valid(None, (10,)), valid(-1, (3, 4)))
+    examples = (
+        valid(None, (10,)),
+        valid(-1, (3, 4)),
+        invalid(3, (3, 4), error="dim 3 is out of range for a 3-D tensor (N, 3, 4)"),
+    )
 
 
 class LogSoftmax(_Softmax):
     name = "logsoftmax"
     summary = "log(softmax(x)) along dim, pairs with the nll loss"
     torch_class = "LogSoftmax"
-    examples = (valid(None, (10,)),)
+    examples = (
+        valid(None, (10,)),
+        valid({"dim": 2}, (3, 4)),
+        invalid(-4, (3, 4), error="dim -4 is out of range"),
+    )
     aliases = ("log_softmax",)

@@ -7,6 +7,7 @@ Schema editors use. Types are strict: YAML ``"5"`` is not an integer and ``true`
 from __future__ import annotations
 
 import functools
+import inspect
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, WithJsonSchema
@@ -75,7 +76,7 @@ def model_of(declared: type[LayerArgs]) -> type[BaseModel]:
     for cls in reversed(declared.__mro__):
         if not issubclass(cls, LayerArgs) or cls is LayerArgs:
             continue
-        for field_name, annotation in cls.__dict__.get("__annotations__", {}).items():
+        for field_name, annotation in inspect.get_annotations(cls).items():
             annotations[field_name] = annotation
             if field_name in cls.__dict__:
                 namespace[field_name] = cls.__dict__[field_name]
@@ -135,16 +136,12 @@ def _sizes_validator(count: int, minimum: int):
 
 
 def _expected(count: int, minimum: int) -> str:
-    if count == 1:
-        return f"an integer ≥ {minimum}"
     names = ", ".join(SPATIAL_NAMES[count])
     return f"an integer ≥ {minimum} or a list of {count} of them ({names})"
 
 
 def _sizes_schema(count: int, minimum: int, description: str) -> dict[str, Any]:
     item = {"type": "integer", "minimum": minimum}
-    if count == 1:
-        return {**item, "description": description}
     return {
         "description": description,
         "oneOf": [item, {"type": "array", "items": item, "minItems": count, "maxItems": count}],

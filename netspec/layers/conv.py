@@ -22,9 +22,10 @@ from netspec.layers.base import (
     Reporter,
     channels_phrase,
     expect_rank,
+    invalid,
+    valid,
     weight_and_bias,
     window_outputs,
-    valid,
     window_text,
 )
 from netspec.pysource import Value
@@ -46,15 +47,16 @@ class ConvArgs(LayerArgs):
 
 
 def _conv_args(dims: int) -> type[ConvArgs]:
+    # The sizes' types are made for the number of dims at run time (mypy sees ConvArgs').
     class ConvNdArgs(ConvArgs):
         in_channels: PositiveInt | None = Field(
             None, description="checked against the input's channels, never trusted"
         )
         out_channels: PositiveInt = Field(description="number of filters")
-        kernel_size: Sizes(dims, what="kernel size")
-        stride: Sizes(dims, what="stride") = 1
-        padding: ConvPadding(dims) = 0
-        dilation: Sizes(dims, what="spacing between kernel elements") = 1
+        kernel_size: Sizes(dims, what="kernel size")  # type: ignore[valid-type]
+        stride: Sizes(dims, what="stride") = 1  # type: ignore[valid-type]
+        padding: ConvPadding(dims) = 0  # type: ignore[valid-type]
+        dilation: Sizes(dims, what="spacing between kernel elements") = 1  # type: ignore[valid-type]
         groups: PositiveInt = Field(1, description="blocked connections from input to output")
         bias: Bool = Field(True, description="learn an additive bias per output channel")
         padding_mode: Literal["zeros", "reflect", "replicate", "circular"] = Field(
@@ -182,6 +184,14 @@ class Conv1d(_ConvNd):
     Args = _conv_args(1)
     examples = (
         valid({"out_channels": 4, "kernel_size": 3}, (2, 10)),
+        valid({"out_channels": 6, "kernel_size": [5], "stride": 2, "groups": 3}, (3, 20)),
+        valid({"out_channels": 4, "kernel_size": 3, "padding": "same", "dilation": 2}, (2, 9)),
+        invalid(
+            {"out_channels": 4, "kernel_size": 3, "groups": 3},
+            (3, 10),
+            error="out_channels (4) must be divisible by groups (3)",
+        ),
+        invalid({"out_channels": 0, "kernel_size": 3}, (2, 10), error="out_channels:"),
     )
 
 
@@ -195,4 +205,21 @@ class Conv2d(_ConvNd):
     Args = _conv_args(2)
     examples = (
         valid({"out_channels": 6, "kernel_size": 5, "padding": 2}, (1, 28, 28)),
+        valid(
+            {"out_channels": 4, "kernel_size": [3, 1], "stride": [2, 1], "bias": False},
+            (2, 9, 7),
+        ),
+        valid(
+            {"out_channels": 2, "kernel_size": 3, "padding": 1, "padding_mode": "reflect"},
+            (1, 4, 4),
+        ),
+        invalid(
+            {"out_channels": 6, "kernel_size": 7}, (1, 5, 5), error="H_out = ⌊(5 − 7 + 2·0)/1⌋ + 1"
+        ),
+        invalid(
+            {"in_channels": 3, "out_channels": 6, "kernel_size": 3},
+            (1, 8, 8),
+            error="in_channels is 3 but the input has 1 channel",
+        ),
+        invalid({"out_channels": 6, "kernel_size": 3}, (8, 8), error="expects a C×H×W input"),
     )

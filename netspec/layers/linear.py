@@ -5,7 +5,15 @@ from collections.abc import Sequence
 from pydantic import Field
 
 from netspec.layers.args import Bool, LayerArgs, PositiveInt
-from netspec.layers.base import UNKNOWN, Inferred, LayerKind, Reporter, valid, weight_and_bias
+from netspec.layers.base import (
+    UNKNOWN,
+    Inferred,
+    LayerKind,
+    Reporter,
+    invalid,
+    valid,
+    weight_and_bias,
+)
 from netspec.pysource import Value
 from netspec.shapes import Shape
 
@@ -31,7 +39,16 @@ class Linear(LayerKind[LinearArgs]):
     torch_positional = ("in_features", "out_features")
     aliases = ("dense", "fc", "Dense", "fully_connected")
     Args = LinearArgs
-    examples = (valid(10, (84,)),)
+    examples = (
+        valid(10, (84,)),
+        valid({"in_features": 6, "out_features": 3, "bias": False}, (5, 6)),
+        invalid(
+            {"in_features": 10, "out_features": 3},
+            (12,),
+            error="in_features is 10 but the input has 12 features",
+        ),
+        invalid("ten", (12,), error="out_features: expected an integer"),
+    )
 
     def infer(self, args: LinearArgs, inputs: Sequence[Shape | None], report: Reporter) -> Inferred:
         (x,) = inputs

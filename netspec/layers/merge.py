@@ -8,7 +8,15 @@ from typing import Any
 from pydantic import Field
 
 from netspec.layers.args import Int, LayerArgs, NoArgs
-from netspec.layers.base import NO_OUTPUT, Inferred, LayerKind, Reporter, resolve_dim, valid
+from netspec.layers.base import (
+    NO_OUTPUT,
+    Inferred,
+    LayerKind,
+    Reporter,
+    invalid,
+    resolve_dim,
+    valid,
+)
 from netspec.pysource import Atom, Expr, Keyword, Sum, call, list_of, literal
 from netspec.shapes import Shape
 
@@ -27,7 +35,11 @@ class Add(LayerKind[NoArgs]):
     min_inputs = 2
     max_inputs = None
     Args = NoArgs
-    examples = (valid(None, (4, 5, 5), (4, 5, 5)),)
+    examples = (
+        valid(None, (4, 5, 5), (4, 5, 5)),
+        valid(None, (3,), (3,), (3,)),
+        invalid(None, (4, 5), (4, 6), error="inputs must have one shape"),
+    )
 
     def infer(self, args: NoArgs, inputs: Sequence[Shape | None], report: Reporter) -> Inferred:
         if any(x is None for x in inputs):
@@ -77,7 +89,11 @@ class Concat(LayerKind[ConcatArgs]):
     max_inputs = None
     aliases = ("cat", "concatenate", "Concatenate")
     Args = ConcatArgs
-    examples = (valid(None, (4, 5, 5), (2, 5, 5)),)
+    examples = (
+        valid(None, (4, 5, 5), (2, 5, 5)),
+        valid(-1, (3, 2), (3, 5), (3, 1)),
+        invalid(None, (4, 5), (4, 6, 2), error="inputs must have one rank"),
+    )
 
     def infer(self, args: ConcatArgs, inputs: Sequence[Shape | None], report: Reporter) -> Inferred:
         if any(x is None for x in inputs):

@@ -12,6 +12,7 @@ from netspec.layers.base import (
     LayerKind,
     Reporter,
     expect_rank,
+    invalid,
     valid,
     weight_and_bias,
 )
@@ -39,7 +40,9 @@ class _BatchNormNd(LayerKind[BatchNormArgs]):
     layouts: ClassVar[dict[int, str]]
     shape_rule = "Output shape = input shape. Params: 2·C when affine (running stats are buffers)."
 
-    def infer(self, args: BatchNormArgs, inputs: Sequence[Shape | None], report: Reporter) -> Inferred:
+    def infer(
+        self, args: BatchNormArgs, inputs: Sequence[Shape | None], report: Reporter
+    ) -> Inferred:
         (x,) = inputs
         if x is None or not expect_rank(x, self.layouts, report):
             return UNKNOWN
@@ -71,7 +74,12 @@ class BatchNorm1d(_BatchNormNd):
     summary = "batch normalisation of C features or a C×L input"
     torch_class = "BatchNorm1d"
     layouts: ClassVar = {1: "C", 2: "C×L"}
-    examples = (valid(None, (8,)), valid(None, (8, 10)))
+    examples = (
+        valid(None, (8,)),
+        valid({"affine": False, "momentum": None}, (8, 10)),
+        invalid(4, (8,), error="num_features is 4 but the input has 8 features"),
+        invalid(None, (2, 3, 4), error="expects a C or C×L input"),
+    )
 
 
 class BatchNorm2d(_BatchNormNd):
@@ -79,5 +87,9 @@ class BatchNorm2d(_BatchNormNd):
     summary = "batch normalisation of a C×H×W input, per channel"
     torch_class = "BatchNorm2d"
     layouts: ClassVar = {3: "C×H×W"}
-    examples = (valid(None, (6, 28, 28)),)
+    examples = (
+        valid(None, (6, 28, 28)),
+        valid({"num_features": 3, "eps": 0.001}, (3, 2, 2)),
+        invalid(None, (8,), error="expects a C×H×W input"),
+    )
     aliases = ("batchnorm", "bn", "BatchNormalization")

@@ -19,6 +19,7 @@ from netspec.layers.base import (
     LayerKind,
     Reporter,
     expect_rank,
+    invalid,
     valid,
     window_outputs,
     window_text,
@@ -44,10 +45,10 @@ class AdaptivePoolArgs(LayerArgs):
 
 def _max_pool_args(dims: int) -> type[PoolArgs]:
     class MaxPoolArgs(PoolArgs):
-        kernel_size: Sizes(dims, what="window size")
-        stride: Sizes(dims, what="stride") | None = Field(None, description="default: kernel_size")
-        padding: Sizes(dims, minimum=0, what="implicit -inf padding on each side") = 0
-        dilation: Sizes(dims, what="spacing between window elements") = 1
+        kernel_size: Sizes(dims, what="window size")  # type: ignore[valid-type]
+        stride: Sizes(dims, what="stride") | None = Field(None, description="default: kernel_size")  # type: ignore[valid-type]
+        padding: Sizes(dims, minimum=0, what="implicit -inf padding on each side") = 0  # type: ignore[valid-type]
+        dilation: Sizes(dims, what="spacing between window elements") = 1  # type: ignore[valid-type]
         ceil_mode: Bool = Field(False, description="round the output size up, not down")
 
     MaxPoolArgs.__name__ = MaxPoolArgs.__qualname__ = f"MaxPool{dims}dArgs"
@@ -56,9 +57,9 @@ def _max_pool_args(dims: int) -> type[PoolArgs]:
 
 def _avg_pool_args(dims: int) -> type[PoolArgs]:
     class AvgPoolArgs(PoolArgs):
-        kernel_size: Sizes(dims, what="window size")
-        stride: Sizes(dims, what="stride") | None = Field(None, description="default: kernel_size")
-        padding: Sizes(dims, minimum=0, what="implicit zero padding on each side") = 0
+        kernel_size: Sizes(dims, what="window size")  # type: ignore[valid-type]
+        stride: Sizes(dims, what="stride") | None = Field(None, description="default: kernel_size")  # type: ignore[valid-type]
+        padding: Sizes(dims, minimum=0, what="implicit zero padding on each side") = 0  # type: ignore[valid-type]
         ceil_mode: Bool = Field(False, description="round the output size up, not down")
         count_include_pad: Bool = Field(True, description="count padding zeros in the average")
 
@@ -119,7 +120,11 @@ class MaxPool1d(_PoolNd):
     torch_class = "MaxPool1d"
     spatial_dims = 1
     Args = _max_pool_args(1)
-    examples = (valid(2, (4, 10)),)
+    examples = (
+        valid(2, (4, 10)),
+        valid({"kernel_size": 3, "stride": 1, "padding": 1, "dilation": 2}, (2, 9)),
+        invalid({"kernel_size": 2, "padding": 2}, (3, 10), error="padding 2 must be at most half"),
+    )
 
 
 class MaxPool2d(_PoolNd):
@@ -129,7 +134,12 @@ class MaxPool2d(_PoolNd):
     spatial_dims = 2
     aliases = ("maxpool", "max_pool", "MaxPooling2D", "pool")
     Args = _max_pool_args(2)
-    examples = (valid(2, (6, 28, 28)), valid({"kernel_size": 3, "stride": 2, "ceil_mode": True}, (4, 8, 8)))
+    examples = (
+        valid(2, (6, 28, 28)),
+        valid({"kernel_size": 3, "stride": 2, "ceil_mode": True}, (4, 8, 8)),
+        valid({"kernel_size": [2, 3], "stride": [1, 2], "padding": [1, 0]}, (1, 5, 7)),
+        invalid(5, (3, 4, 4), error="H_out = ⌊(4 − 5 + 2·0)/5⌋ + 1 = 0, must be ≥ 1"),
+    )
 
 
 class AvgPool1d(_PoolNd):
@@ -138,7 +148,11 @@ class AvgPool1d(_PoolNd):
     torch_class = "AvgPool1d"
     spatial_dims = 1
     Args = _avg_pool_args(1)
-    examples = (valid(3, (4, 10)),)
+    examples = (
+        valid(3, (4, 10)),
+        valid({"kernel_size": 3, "stride": 2, "padding": 1, "count_include_pad": False}, (2, 8)),
+        invalid(2, (3, 4, 4), error="expects a C×L input"),
+    )
 
 
 class AvgPool2d(_PoolNd):
@@ -148,12 +162,16 @@ class AvgPool2d(_PoolNd):
     spatial_dims = 2
     aliases = ("avgpool", "avg_pool", "AveragePooling2D")
     Args = _avg_pool_args(2)
-    examples = (valid({"kernel_size": 2, "stride": 1, "padding": 1}, (3, 5, 5)),)
+    examples = (
+        valid({"kernel_size": 2, "stride": 1, "padding": 1}, (3, 5, 5)),
+        valid({"kernel_size": 3, "ceil_mode": True, "divisor_override": 2}, (2, 7, 7)),
+        invalid(3, (3, 2, 2), error="H_out = ⌊(2 − 3 + 2·0)/3⌋ + 1 = 0"),
+    )
 
 
 def _adaptive_args(dims: int) -> type[AdaptivePoolArgs]:
     class AdaptivePoolNdArgs(AdaptivePoolArgs):
-        output_size: OutputSizes(dims)
+        output_size: OutputSizes(dims)  # type: ignore[valid-type]
 
     AdaptivePoolNdArgs.__name__ = AdaptivePoolNdArgs.__qualname__ = f"AdaptivePool{dims}dArgs"
     return AdaptivePoolNdArgs
@@ -169,7 +187,9 @@ class _AdaptivePoolNd(LayerKind[AdaptivePoolArgs]):
         "size ≥ 1 works. No params, no MACs."
     )
 
-    def infer(self, args: AdaptivePoolArgs, inputs: Sequence[Shape | None], report: Reporter) -> Inferred:
+    def infer(
+        self, args: AdaptivePoolArgs, inputs: Sequence[Shape | None], report: Reporter
+    ) -> Inferred:
         (x,) = inputs
         dims = self.spatial_dims
         if x is None or not expect_rank(x, {dims + 1: LAYOUTS[dims]}, report):
@@ -191,7 +211,11 @@ class AdaptiveAvgPool1d(_AdaptivePoolNd):
     torch_class = "AdaptiveAvgPool1d"
     spatial_dims = 1
     Args = _adaptive_args(1)
-    examples = (valid(4, (3, 10)),)
+    examples = (
+        valid(4, (3, 10)),
+        valid([7], (2, 5)),
+        invalid([2, None], (3, 4), error="expected an integer ≥ 1 or a list of 1 integers (L)"),
+    )
 
 
 class AdaptiveAvgPool2d(_AdaptivePoolNd):
@@ -201,7 +225,11 @@ class AdaptiveAvgPool2d(_AdaptivePoolNd):
     spatial_dims = 2
     aliases = ("globalavgpool", "GlobalAveragePooling2D", "adaptive_avg_pool2d")
     Args = _adaptive_args(2)
-    examples = (valid(1, (8, 7, 7)), valid([2, None], (3, 5, 6)))
+    examples = (
+        valid(1, (8, 7, 7)),
+        valid([2, None], (3, 5, 6)),
+        invalid(2, (4,), error="expects a C×H×W input"),
+    )
 
 
 class AdaptiveMaxPool1d(_AdaptivePoolNd):
@@ -210,7 +238,11 @@ class AdaptiveMaxPool1d(_AdaptivePoolNd):
     torch_class = "AdaptiveMaxPool1d"
     spatial_dims = 1
     Args = _adaptive_args(1)
-    examples = (valid(2, (3, 9)),)
+    examples = (
+        valid(2, (3, 9)),
+        valid({"output_size": 4}, (1, 4)),
+        invalid(0, (3, 4), error="expected an integer ≥ 1"),
+    )
 
 
 class AdaptiveMaxPool2d(_AdaptivePoolNd):
@@ -220,4 +252,8 @@ class AdaptiveMaxPool2d(_AdaptivePoolNd):
     spatial_dims = 2
     aliases = ("globalmaxpool", "GlobalMaxPooling2D", "adaptive_max_pool2d")
     Args = _adaptive_args(2)
-    examples = (valid([3, 2], (2, 7, 5)),)
+    examples = (
+        valid([3, 2], (2, 7, 5)),
+        valid(1, (4, 3, 3)),
+        invalid(2, (4,), error="expects a C×H×W input"),
+    )

@@ -11,6 +11,7 @@ from netspec.layers.base import (
     Inferred,
     LayerKind,
     Reporter,
+    invalid,
     resolve_dim,
     same_shape,
     valid,
@@ -34,9 +35,16 @@ class Flatten(LayerKind[FlattenArgs]):
     torch_class = "Flatten"
     main_arg = "start_dim"
     Args = FlattenArgs
-    examples = (valid(None, (16, 5, 5)),)
+    examples = (
+        valid(None, (16, 5, 5)),
+        valid({"start_dim": 2}, (3, 4, 5)),
+        valid({"start_dim": 1, "end_dim": 2}, (3, 4, 5)),
+        invalid({"start_dim": 3}, (3, 4), error="start_dim 3 is out of range"),
+    )
 
-    def infer(self, args: FlattenArgs, inputs: Sequence[Shape | None], report: Reporter) -> Inferred:
+    def infer(
+        self, args: FlattenArgs, inputs: Sequence[Shape | None], report: Reporter
+    ) -> Inferred:
         (x,) = inputs
         if x is None:
             return NO_OUTPUT
@@ -60,7 +68,8 @@ class Flatten(LayerKind[FlattenArgs]):
         merged = x.dims[start - 1 : end]
         if len(merged) == 1:
             return same_shape(x)
-        size = None if None in merged else prod(merged)
+        known = [dim for dim in merged if dim is not None]
+        size = prod(known) if len(known) == len(merged) else None
         dims = (*x.dims[: start - 1], size, *x.dims[end:])
         origins = (*x.origins[: start - 1], format_dims(merged), *x.origins[end:])
         return Inferred(Shape(dims, origins))
@@ -78,7 +87,11 @@ class Identity(LayerKind[NoArgs]):
     shape_rule = "Output shape = input shape."
     torch_class = "Identity"
     Args = NoArgs
-    examples = (valid(None, (3, 4)),)
+    examples = (
+        valid(None, (3, 4)),
+        valid({}, (2,)),
+        invalid({"size": 3}, (3,), error="unknown argument 'size'"),
+    )
 
     def infer(self, args: NoArgs, inputs: Sequence[Shape | None], report: Reporter) -> Inferred:
         return same_shape(inputs[0])

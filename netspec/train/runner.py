@@ -140,8 +140,8 @@ def _too_large(parameters: int) -> str:
 def check_memory(checked: CheckedSpec) -> None:
     """Refuse a model whose float32 weights alone exceed the memory left: the parameter count
     is known before anything is allocated, so this costs nothing."""
-    assert checked.shapes is not None
-    parameters = checked.shapes.total_params
+    parameters = checked.valid_graph().total_params
+    assert parameters is not None  # a checked spec's counts are known
     available = available_memory()
     if available is not None and parameters * 4 > available:
         raise ResourceError(_too_large(parameters))
@@ -154,7 +154,7 @@ def build_model(checked: CheckedSpec, device: torch.device) -> torch.nn.Module:
         return netspec.build(checked).to(device)
     except (RuntimeError, MemoryError, TypeError, OverflowError) as error:
         if is_out_of_memory(error):
-            raise ResourceError(_too_large(checked.valid_graph().total_params)) from error
+            raise ResourceError(_too_large(checked.valid_graph().total_params or 0)) from error
         raise
 
 
