@@ -1,6 +1,9 @@
-"""Property: for random conv/pool/linear chains and input sizes, the checker's verdict is
-PyTorch's: the same output shape and parameters at every layer, or an error exactly when PyTorch
-raises one.
+"""Property: for random chains and input sizes, the checker's verdict is PyTorch's: the same
+output shape and parameters at every layer, or an error exactly when PyTorch raises one.
+
+Two sources of layers: hand-written strategies that explore the convolution, pooling and linear
+arguments deeply, and the layer registry itself (every kind, with the arguments of its own
+examples), so a new kind is covered without editing this file.
 
 The examples are derandomized so CI is repeatable; set NETSPEC_PROPERTY_EXAMPLES to run more.
 """
@@ -16,8 +19,11 @@ from hypothesis import strategies as st
 from torch_oracle import run_graph
 
 from netspec import check_text
+from netspec.layers import all_kinds
+from netspec.layers.base import LayerKind
 
 EXAMPLES = int(os.environ.get("NETSPEC_PROPERTY_EXAMPLES", "400"))
+REGISTRY_EXAMPLES = int(os.environ.get("NETSPEC_PROPERTY_EXAMPLES", "200"))
 
 
 def sizes(dims: int, low: int, high: int) -> st.SearchStrategy[Any]:
@@ -137,3 +143,67 @@ def test_checker_verdict_equals_pytorch(spec: dict[str, Any]) -> None:
         assert layer.output is not None
         assert layer.output.dims == torch_run.outputs[name], (name, text)
         assert list(layer.weights.items()) == torch_run.params.get(name, []), (name, text)
+
+
+def _accepted_args(kind: LayerKind[Any]) -> list[Any]:
+    """The arguments of a kind's examples that validate (whatever inputs they were for)."""
+    found = []
+    for example in kind.examples:
+        raw = example.args
+        values = raw if isinstance(raw, dict) else {} if raw is None else {kind.main_arg: raw}
+        try:
+            if None not in values:
+                kind.Args.model_validate(values)
+                found.append(raw)
+        except ValueError:
+            continue
+    return found
+
+
+REGISTRY_LAYERS = [(kind, args) for kind in all_kinds() for args in _accepted_args(kind)]
+
+
+@st.composite
+def registry_chains(draw: st.DrawFn) -> dict[str, Any]:
+    rank = draw(st.integers(1, 3))
+    input_size = [draw(st.integers(1, 9)) for _ in range(rank)]
+    layers = []
+    for index in range(draw(st.integers(1, 4))):
+        kind, args = draw(st.sampled_from(REGISTRY_LAYERS))
+        layer: dict[str, Any] = {kind.name: args, "name": f"l{index}"}
+        if kind.max_inputs != 1:  # a merge joins the layer before with itself
+            layer["from"] = [f"l{index - 1}" if index else "input"] * 2
+        layers.append(layer)
+    return {"name": "random", "input": input_size, "layers": layers}
+
+
+@settings(
+    max_examples=REGISTRY_EXAMPLES,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+@given(registry_chains())
+def test_registry_chains_agree_with_pytorch(spec: dict[str, Any]) -> None:
+    text = json.dumps(spec)
+    checked = check_text(text, "random.yaml")
+    assert checked.graph is not None, checked.diagnostics
+    assert all(layer.args is not None for layer in checked.graph.layers()), checked.errors
+    try:
+        torch_run = run_graph(checked.graph)
+    except (RuntimeError, ValueError, IndexError) as error:
+        assert not checked.ok, f"PyTorch raised {error!r} but netspec accepted:\n{text}"
+        return
+    # netspec always has a batch dim, where PyTorch's modules also take unbatched inputs (and
+    # so run on a rank netspec refuses); and it never lets the batch be flattened away.
+    by_design = ("(batch excluded)", "would merge the batch", "dim 0 is the batch")
+    assume(not any(any(p in d.message for p in by_design) for d in checked.errors))
+    assert checked.ok, f"PyTorch ran but netspec rejected:\n{text}\n{checked.errors}"
+    for layer in checked.graph.layers():
+        assert layer.output is not None and layer.weights is not None
+        assert layer.output.dims == torch_run.outputs[layer.name], (layer.name, text)
+        assert list(layer.weights.items()) == torch_run.params.get(layer.name, []), text
+
+
+def test_every_kind_reaches_the_registry_chains() -> None:
+    assert {kind.name for kind, _ in REGISTRY_LAYERS} == {kind.name for kind in all_kinds()}
