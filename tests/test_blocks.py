@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import torch
 from helpers import ROOT, check, error_lines
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -360,7 +361,11 @@ def test_compile_needs_a_number_for_repeat_inside_a_block() -> None:
     assert checked.ok
     with pytest.raises(CompileError, match="repeat: n is an expression; compile needs a number"):
         netspec.compile_source(checked)
-    assert netspec.build(checked) is not None  # building and training take it
+    # building and training take it: two linears of 4 → 4, 20 parameters each
+    model = netspec.build(checked)
+    assert sum(p.numel() for p in model.parameters()) == checked.graph.total_params == 40
+    with torch.no_grad():
+        assert tuple(model(torch.zeros(2, 4)).shape) == (2, 4)
 
 
 # --- the expression language ------------------------------------------------------------------

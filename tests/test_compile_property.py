@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 import torch
 from generated import compiled_model, import_file, traced_shapes
 from hypothesis import HealthCheck, assume, given, settings
@@ -121,33 +122,56 @@ def assert_same_outputs(
         assert torch.equal(compiled(batch), built(batch))
 
 
-def ruff_clean(path: Path) -> None:
-    checks = (["check", "--isolated", str(path)], ["format", "--isolated", "--check", str(path)])
-    for args in checks:
-        result = subprocess.run(
-            [sys.executable, "-m", "ruff", *args], capture_output=True, text=True, check=False
-        )
-        assert result.returncode == 0, result.stdout + result.stderr + path.read_text()
+class Batch:
+    """The files a test generates, kept to be checked by ruff at once: one `ruff check` and one
+    `ruff format --check` per batch instead of two processes per example."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.specs: dict[str, str] = {}
+
+    def write(self, source: str, spec: dict[str, Any]) -> Path:
+        path = self.directory / f"generated_{len(self.specs)}.py"
+        path.write_text(source)
+        self.specs[path.name] = json.dumps(spec)
+        return path
+
+    def assert_ruff_clean(self) -> None:
+        assert self.specs, "nothing was generated"
+        folder = str(self.directory)
+        for args in (["check", "--isolated", folder], ["format", "--isolated", "--check", folder]):
+            result = subprocess.run(
+                [sys.executable, "-m", "ruff", *args], capture_output=True, text=True, check=False
+            )
+            named = [
+                f"{name}: {spec}" for name, spec in self.specs.items() if name in result.stdout
+            ]
+            assert result.returncode == 0, "\n".join([result.stdout, result.stderr, *named])
 
 
-@settings(
-    max_examples=EXAMPLES,
-    deadline=None,
-    derandomize=True,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-)
-@given(valid_specs(), st.booleans())
-def test_compiled_random_networks_match_the_checker(spec: dict[str, Any], as_module: bool) -> None:
+@pytest.mark.slow
+def test_compiled_random_networks_match_the_checker(tmp_path: Path) -> None:
+    batch = Batch(tmp_path)
+
+    @settings(
+        max_examples=EXAMPLES,
+        deadline=None,
+        derandomize=True,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+    )
+    @given(valid_specs(), st.booleans())
+    def compiled_matches(spec: dict[str, Any], as_module: bool) -> None:
+        compiled_network_matches(spec, as_module, batch)
+
+    compiled_matches()
+    batch.assert_ruff_clean()
+
+
+def compiled_network_matches(spec: dict[str, Any], as_module: bool, batch: Batch) -> None:
     checked = netspec.check_text(json.dumps(spec), "random.yaml")
     assert checked.ok and checked.graph is not None
     source = netspec.compile_source(checked, module=as_module)
-    path = Path(os.environ.get("TMPDIR", "/tmp")) / f"netspec_random_{os.getpid()}.py"
-    path.write_text(source)
-    try:
-        ruff_clean(path)
-        compiled = compiled_model(import_file(path), checked, as_module)
-    finally:
-        path.unlink()
+    compiled = compiled_model(import_file(batch.write(source, spec)), checked, as_module)
     assert traced_shapes(compiled, checked) == {
         r.name: r.output.dims for r in checked.graph.layers()
     }
@@ -202,29 +226,44 @@ def block_specs(draw: st.DrawFn) -> dict[str, Any]:
     }
 
 
-@settings(
-    max_examples=max(EXAMPLES // 2, 20),
-    deadline=None,
-    derandomize=True,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-)
-@given(block_specs())
-def test_compiled_blocks_match_the_checker(spec: dict[str, Any]) -> None:
+@pytest.mark.slow
+def test_compiled_blocks_match_the_checker(tmp_path: Path) -> None:
+    batch = Batch(tmp_path)
+
+    @settings(
+        max_examples=max(EXAMPLES // 2, 20),
+        deadline=None,
+        derandomize=True,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+    )
+    @given(block_specs())
+    def compiled_matches(spec: dict[str, Any]) -> None:
+        compiled_blocks_match(spec, batch)
+
+    compiled_matches()
+    batch.assert_ruff_clean()
+
+
+def compiled_blocks_match(spec: dict[str, Any], batch: Batch) -> None:
     checked = netspec.check_text(json.dumps(spec), "blocks.yaml")
     assume(checked.ok)
     assert checked.graph is not None
     source = netspec.compile_source(checked)
     assert "class Blk(nn.Module):" in source
-    path = Path(os.environ.get("TMPDIR", "/tmp")) / f"netspec_blocks_{os.getpid()}.py"
-    path.write_text(source)
-    try:
-        ruff_clean(path)
-        compiled = compiled_model(import_file(path), checked, as_module=True)
-    finally:
-        path.unlink()
+    compiled = compiled_model(import_file(batch.write(source, spec)), checked, as_module=True)
     assert traced_shapes(compiled, checked) == {
         r.name: r.output.dims for r in checked.graph.layers()
     }
     built = netspec.build(checked)
     assert list(built.state_dict()) == list(compiled.state_dict())
     assert_same_outputs(compiled, built, spec["input"])
+
+
+def test_a_ruff_finding_in_a_batch_names_its_spec(tmp_path: Path) -> None:
+    batch = Batch(tmp_path)
+    batch.write("print(1)\n", {"name": "clean"})
+    batch.write("import os\nx=1\n", {"name": "unused_import"})
+    with pytest.raises(AssertionError) as failure:
+        batch.assert_ruff_clean()
+    assert 'generated_1.py: {"name": "unused_import"}' in str(failure.value)
+    assert "clean" not in str(failure.value)

@@ -8,10 +8,12 @@ import json
 import os
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import netspec
+from netspec.diagnostics import printable
 from netspec.layers import all_kinds
 
 KINDS = [k.name for k in all_kinds()]
@@ -76,7 +78,14 @@ def test_structured_garbage_is_reported_never_raised(spec: dict[str, Any]) -> No
 @given(st.text(alphabet=st.sampled_from(list("name:input[]{},-&*!|>'\"#\n 0123relu"))))
 def test_random_yaml_text_is_reported_never_raised(text: str) -> None:
     checked = netspec.check_text(text, "fuzz.yaml")
-    assert checked.ok or checked.errors
+    lines = text.count("\n") + 1
+    for diagnostic in checked.diagnostics:
+        assert str(diagnostic).startswith("fuzz.yaml")
+        # nothing printed that would garble a terminal, and every place is in the text
+        assert printable(str(diagnostic), newlines=True) == str(diagnostic)
+        if diagnostic.position is not None:
+            assert 1 <= diagnostic.position.line <= lines, diagnostic
+            assert diagnostic.position.column >= 1, diagnostic
 
 
 def test_surrogate_escapes_are_reported_not_raised() -> None:
@@ -136,3 +145,20 @@ def test_blocks_garbage_is_reported_never_raised(spec: dict[str, Any]) -> None:
         # a documented limit (e.g. an expression as repeat count) is said clearly
         with contextlib.suppress(CompileError):
             ast.parse(netspec.compile_source(checked))
+
+
+@pytest.mark.parametrize(
+    ("text", "error"),
+    [
+        ("[", "fuzz.yaml:1:2: invalid YAML: expected node content, but the line ends"),
+        (
+            "name: x\nlayers: [relu",
+            "fuzz.yaml:2:14: invalid YAML: expected ',' or ']', but the line ends",
+        ),
+    ],
+)
+def test_an_error_at_the_end_of_a_file_without_a_newline_points_into_the_file(
+    text: str, error: str
+) -> None:
+    # the parser reads a final newline that is not there, and reported the line after it
+    assert [str(d) for d in netspec.check_text(text, "fuzz.yaml").errors] == [error]

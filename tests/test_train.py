@@ -342,6 +342,7 @@ def test_eval_refuses_a_checkpoint_of_another_network(
     assert "is not a readable checkpoint" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_ctrl_c_saves_a_checkpoint_and_resume_finishes(fashion: Path, tmp_path: Path) -> None:
     """A real SIGINT to `netspec train`: exit 130, a checkpoint, and --resume completes."""
     write_idx_dataset(fashion, train=4000, test=128)  # long enough to interrupt
@@ -375,6 +376,7 @@ def test_ctrl_c_saves_a_checkpoint_and_resume_finishes(fashion: Path, tmp_path: 
 FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(
     not FASHION_MNIST.is_dir() and not os.environ.get("NETSPEC_REQUIRE_FASHION_MNIST"),
     reason="real Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)",

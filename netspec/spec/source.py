@@ -399,6 +399,15 @@ def _control_characters(text: str, file: str) -> list[Diagnostic]:
     return found
 
 
+def _within(position: Position | None, text: str) -> Position | None:
+    """A place past the end of a file without a final newline (where the parser reads one)
+    moved back to the end of its last line, so that an editor can go there."""
+    lines = text.split("\n")
+    if position is None or position.line <= len(lines):
+        return position
+    return Position(len(lines), len(lines[-1]) + 1)
+
+
 def _yaml_error(error: YAMLError, file: str, text: str) -> Diagnostic:
     if isinstance(error, MarkedYAMLError):
         mark = error.problem_mark or error.context_mark
@@ -409,7 +418,7 @@ def _yaml_error(error: YAMLError, file: str, text: str) -> Diagnostic:
             problem = problem.split(" ", 3)[3]
             found = text[mark.index : mark.index + 1] if mark is not None else ""
             problem += f", but got {found!r}" if found.strip() else ", but the line ends"
-        return Diagnostic(f"invalid YAML: {problem}", file, _position(mark))
+        return Diagnostic(f"invalid YAML: {problem}", file, _within(_position(mark), text))
     message = str(error)
     # Some errors carry only a character offset: turn it into a line and column.
     offset = re.search(r'in "[^"]*", position (\d+)', message)
