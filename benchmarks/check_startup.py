@@ -101,7 +101,7 @@ def main() -> None:
     for floor in (FLOOR, FLOOR_WITH_MODELS):
         found = ratios([netspec, "check", first], floor, args.runs)
         print(
-            f"| `netspec check {first}` ÷ `python -c \"{floor}\"` | "
+            f'| `netspec check {first}` ÷ `python -c "{floor}"` | '
             f"{statistics.median(found):.2f} | {middle_half(found)} | {len(found)} |"
         )
 

@@ -576,7 +576,6 @@ def validate_args(
                 )
             else:
                 path = (*kind_path, arg) if isinstance(raw, dict) and arg else kind_path
-                details = dict(problem)
-                problems.append((f"{arg}: {explain(details)}", path, False, problem["input"]))
+                problems.append((f"{arg}: {explain(problem)}", path, False, problem["input"]))
         return None, positions, problems
     return args, positions, problems

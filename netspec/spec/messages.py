@@ -3,21 +3,21 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from netspec.diagnostics import did_you_mean
 from netspec.layers.args import describe_value
 
 
-def _literal(error: dict[str, Any]) -> str:
+def _literal(error: Mapping[str, Any]) -> str:
     expected = error.get("ctx", {}).get("expected", "")
     got = error["input"]
     hint = did_you_mean(got, re.findall(r"'([^']*)'", expected)) if isinstance(got, str) else ""
     return f"expected {expected}, got {describe_value(got)}{hint}"
 
 
-_TEMPLATES: dict[str, Callable[[dict[str, Any]], str]] = {
+_TEMPLATES: dict[str, Callable[[Mapping[str, Any]], str]] = {
     "int_type": lambda e: f"expected an integer, got {describe_value(e['input'])}",
     "float_type": lambda e: f"expected a number, got {describe_value(e['input'])}",
     "finite_number": lambda e: f"expected a finite number, got {describe_value(e['input'])}",
@@ -41,7 +41,7 @@ _TEMPLATES: dict[str, Callable[[dict[str, Any]], str]] = {
 }
 
 
-def explain(error: dict[str, Any]) -> str:
+def explain(error: Mapping[str, Any]) -> str:
     """One pydantic error as a sentence; unknown error types keep pydantic's own text."""
     template = _TEMPLATES.get(error["type"])
     if template is not None:

@@ -7,6 +7,7 @@ read entry by entry (``entries``, ``blocks``) and expanded into the IR's nested 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -101,7 +102,7 @@ def _validate_header(data: dict[str, Any], found: Findings) -> set[str]:
             elif problem["type"] == "value_error":
                 found.error(str(problem["ctx"]["error"]), loc)  # names the key itself
             else:
-                found.error(f"{_dotted(loc)}: {_header_message(dict(problem))}", loc)
+                found.error(f"{_dotted(loc)}: {_header_message(problem)}", loc)
         return bad
     return set()
 
@@ -117,7 +118,7 @@ def _dotted(loc: tuple[Any, ...]) -> str:
     return text
 
 
-def _header_message(problem: dict[str, Any]) -> str:
+def _header_message(problem: Mapping[str, Any]) -> str:
     list_problem = problem["type"] in ("list_type", "too_short", "too_long")
     if problem["loc"] == ("input",) and list_problem:
         return (

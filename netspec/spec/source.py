@@ -44,7 +44,9 @@ _TAG = "tag:yaml.org,2002:"
 # What YAML allows in a file (YAML 1.2, 5.1); anything else is refused before parsing, with its
 # place, rather than reaching a terminal or a diagram.
 # Written as the complement (what is refused): the same set, compiled in a fraction of the time.
-_NOT_PRINTABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ud800-\udfff\ufffe\uffff]")
+_NOT_PRINTABLE = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ud800-\udfff\ufffe\uffff]"
+)
 _CONTROL_NAMES = {0: "\\0", 7: "\\a", 8: "\\b", 11: "\\v", 12: "\\f", 27: "\\e"}
 
 

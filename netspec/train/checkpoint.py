@@ -72,7 +72,7 @@ def checksum(state: Mapping[str, Any]) -> str:
         if isinstance(value, torch.Tensor):
             tensor = value.detach().cpu().contiguous().reshape(-1)
             digest.update(f"tensor {tensor.dtype} {tuple(value.shape)}\n".encode())
-            digest.update(memoryview(tensor.view(torch.uint8).numpy()))
+            digest.update(tensor.view(torch.uint8).numpy().data)  # no copy
         elif isinstance(value, Mapping):
             digest.update(f"{type(value).__name__} {len(value)}\n".encode())
             for key, item in value.items():

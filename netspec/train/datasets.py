@@ -84,7 +84,7 @@ def read_idx(
         raise DataError(f"{path}: cannot read it: {error.strerror or error}") from error
     with stream:
         try:
-            return _read_idx_stream(stream, path, dims, item_shape, max_items)
+            return _read_idx_stream(stream, path, dims, item_shape, max_items)  # type: ignore[arg-type]  # both read bytes
         except (OSError, EOFError, zlib.error) as error:  # gzip.BadGzipFile is an OSError
             if not compressed:
                 raise DataError(f"{path}: cannot read it: {error}") from error

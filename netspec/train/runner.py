@@ -44,7 +44,7 @@ from netspec.train.batches import Batches
 from netspec.train.catalog import DATASETS, Dataset
 from netspec.train.checkpoint import METRIC_FIELDS, CheckpointError, Position
 from netspec.train.config import ConfigError, RunConfig, parse_run_config, resolve, resumed
-from netspec.train.datasets import DataError
+from netspec.train.datasets import DataError, Split
 from netspec.train.device import (
     Device,
     ResourceError,
@@ -83,14 +83,16 @@ class RunResult:
 
 def fits(network: Graph, dataset: Dataset) -> None:
     """The spec's input and output must be what the data set gives and asks for."""
-    if network.input_shape.dims != dataset.shape:
+    given, produced = network.input_shape, network.output_shape
+    assert given is not None and produced is not None  # a checked network's shapes are known
+    if given.dims != dataset.shape:
         raise DataError(
-            f"spec input is {format_dims(network.input_shape.dims)} but {dataset.name} gives "
+            f"spec input is {format_dims(given.dims)} but {dataset.name} gives "
             f"{format_dims(dataset.shape)}"
         )
-    if network.output_shape.dims != (dataset.num_classes,):
+    if produced.dims != (dataset.num_classes,):
         raise DataError(
-            f"spec output is {format_dims(network.output_shape.dims)} but {dataset.name} has "
+            f"spec output is {format_dims(produced.dims)} but {dataset.name} has "
             f"{dataset.num_classes} classes: end with a layer of {dataset.num_classes} outputs "
             f"(e.g. `- linear: {dataset.num_classes}`)"
         )
@@ -145,6 +147,55 @@ def check_memory(checked: CheckedSpec) -> None:
     available = available_memory()
     if available is not None and parameters * 4 > available:
         raise ResourceError(_too_large(parameters))
+
+
+TEST_BATCH = 1000  # evaluation holds no gradients: large batches are cheap
+
+
+@dataclass
+class Ready:
+    """What training and evaluation both start from: the device, the data, the input
+    normalisation and the model on the device."""
+
+    device: Device
+    split: Split
+    normalization: dict[str, list[float]]
+    model: torch.nn.Module
+
+    def batches(self, images: torch.Tensor, labels: torch.Tensor, size: int) -> Batches:
+        return Batches(
+            images, labels, size, self.normalization["mean"], self.normalization["std"],
+            self.device.device, self.device.channels_last,
+        )  # fmt: skip
+
+
+def set_up(
+    checked: CheckedSpec,
+    data: str,
+    data_dir: str | None,
+    device: str,
+    download: bool,
+    *,
+    normalization: dict[str, Any] | None = None,
+    seed: int | None = None,
+) -> Ready:
+    """Check the network fits the data and the memory, choose the device, read the data and
+    build the model (after seeding, when ``seed`` is given, so a seed gives the same initial
+    weights). ``normalization`` is a checkpoint's, unless the data has other channels."""
+    network = checked.valid_graph()
+    fits(network, DATASETS[data])
+    check_memory(checked)  # before the data is read
+    chosen = select(device, _convolutional(network))
+    split = datasets.load(data, data_dir, download=download)
+    if normalization is None or len(normalization["mean"]) != DATASETS[data].shape[0]:
+        normalization = {"mean": split.mean, "std": split.std}
+    if seed is not None:
+        torch.manual_seed(seed)
+    model = build_model(checked, chosen.device)
+    if chosen.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    values = {key: [float(v) for v in numbers] for key, numbers in normalization.items()}
+    return Ready(chosen, split, values, model)
 
 
 def build_model(checked: CheckedSpec, device: torch.device) -> torch.nn.Module:
@@ -360,33 +411,20 @@ class Run:
     ) -> None:
         """Load the data, build the model, optimizer and schedule; restore ``resume_from`` (a
         checkpoint loaded from ``checkpoint_path``) if given."""
-        fits(self.network, self.dataset)
-        check_memory(self.checked)  # before the data is read
-        self.device = select(self.config.device, _convolutional(self.network))
-        split = datasets.load(self.config.data, self.config.data_dir, download=download)
-        normalization = (
-            resume_from["normalization"] if resume_from else {"mean": split.mean, "std": split.std}
-        )
-        self.normalization = {k: [float(v) for v in values] for k, values in normalization.items()}
-
-        def batches(images: torch.Tensor, labels: torch.Tensor, size: int) -> Batches:
-            return Batches(
-                images, labels, size, self.normalization["mean"], self.normalization["std"],
-                self.device.device, self.device.channels_last,
-            )  # fmt: skip
-
-        self.train_batches = batches(
+        ready = set_up(
+            self.checked, self.config.data, self.config.data_dir, self.config.device, download,
+            normalization=resume_from["normalization"] if resume_from else None,
+            seed=self.settings.seed,
+        )  # fmt: skip
+        self.device, self.normalization, model = ready.device, ready.normalization, ready.model
+        split = ready.split
+        self.train_batches = ready.batches(
             split.train_images, split.train_labels, self.settings.batch_size
         )
-        self.test_batches = batches(split.test_images, split.test_labels, 1000)
+        self.test_batches = ready.batches(split.test_images, split.test_labels, TEST_BATCH)
         self.steps_per_epoch = len(self.train_batches)
         total = self.settings.epochs * self.steps_per_epoch
         self.total_steps = min(total, self.config.max_steps or total)
-
-        torch.manual_seed(self.settings.seed)  # the same seed gives the same initial weights
-        model = build_model(self.checked, self.device.device)
-        if self.device.channels_last:
-            model = model.to(memory_format=torch.channels_last)
         self.model = model
         self.loss_function = LOSSES[self.settings.loss]
         self.optimizer = _optimizer(model, self.config, self.device)
@@ -527,8 +565,10 @@ class Run:
         step: the end-of-epoch checkpoint follows at once."""
         every = self.config.save_every
         position = self.position
-        return bool(every) and (
-            position.global_step % every == 0 and position.step < self.steps_per_epoch
+        return (
+            every is not None
+            and every > 0
+            and (position.global_step % every == 0 and position.step < self.steps_per_epoch)
         )
 
     def step(self, images: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -818,26 +858,11 @@ def evaluate_checkpoint(
 ) -> Evaluation:
     """A saved model's accuracy, per class and as a confusion matrix, on a test set."""
     checked = load(spec_path)
-    assert checked.spec is not None
-    network = checked.valid_graph()
     state = checkpoint.load(Path(checkpoint_path))  # every field checked
     name = data or state["dataset"]
-    dataset = DATASETS[name]
-    fits(network, dataset)
-    check_memory(checked)
-    chosen = select(device, _convolutional(network))
-    model = build_model(checked, chosen.device)
-    check_weights(state["model"], model, f"{checkpoint_path} does not fit {spec_path}")
-    model.load_state_dict(state["model"])
-    split = datasets.load(name, data_dir, download=download)
-    normalization = state["normalization"]
-    if len(normalization["mean"]) != dataset.shape[0]:  # --data with other channels
-        normalization = {"mean": split.mean, "std": split.std}
-    batches = Batches(
-        split.test_images, split.test_labels, 1000, normalization["mean"], normalization["std"],
-        chosen.device, chosen.channels_last,
-    )  # fmt: skip
-    if chosen.channels_last:
-        model = model.to(memory_format=torch.channels_last)
+    ready = set_up(checked, name, data_dir, device, download, normalization=state["normalization"])
+    check_weights(state["model"], ready.model, f"{checkpoint_path} does not fit {spec_path}")
+    ready.model.load_state_dict(state["model"])
+    batches = ready.batches(ready.split.test_images, ready.split.test_labels, TEST_BATCH)
     loss = LOSSES[parse_run_config(state["config"]).settings.loss]
-    return evaluate(model, batches, loss, dataset.classes, chosen.amp_dtype)
+    return evaluate(ready.model, batches, loss, DATASETS[name].classes, ready.device.amp_dtype)
