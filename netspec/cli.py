@@ -318,6 +318,15 @@ def _dataset_name(text: str) -> str:
     return text
 
 
+def _train_choices(setting: str) -> tuple[str, ...]:
+    """The words a train: setting takes, read from the spec's model (one list, not two)."""
+    from typing import get_args
+
+    from netspec.spec.model import TrainConfig
+
+    return get_args(TrainConfig.model_fields[setting].annotation)
+
+
 def _add_data_arguments(command: argparse.ArgumentParser) -> None:
     from netspec.spec.model import DATASETS
 
@@ -483,10 +492,10 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--lr", type=float, metavar="X", help="learning rate (the peak, with onecycle)"
     )
-    train.add_argument("--optimizer", choices=("adam", "adamw", "sgd"))
+    train.add_argument("--optimizer", choices=_train_choices("optimizer"))
     train.add_argument("--weight-decay", type=float, metavar="X")
-    train.add_argument("--schedule", choices=("none", "onecycle", "cosine"))
-    train.add_argument("--loss", choices=("cross_entropy", "nll", "mse"))
+    train.add_argument("--schedule", choices=_train_choices("schedule"))
+    train.add_argument("--loss", choices=_train_choices("loss"))
     train.add_argument("--seed", type=int, metavar="S")
     train.add_argument(
         "--out", metavar="DIR", help="run directory (default: runs/<spec>-<date>-<time>)"

@@ -89,22 +89,18 @@ class Window:
         """PyTorch's output size (``pooling_output_shape`` / convolution's), may be ≤ 0."""
         if self.size is None:
             return None
-        padded = self.size + 2 * self.padding + self.extra_padding
-        numerator = padded - self.span
+        numerator = self.size + 2 * self.padding + self.extra_padding - self.span
         if self.ceil_mode:
-            out = -(-numerator // self.stride) + 1
-            # PyTorch drops a last window that would start in the right padding.
-            if (out - 1) * self.stride >= self.size + self.padding:
-                out -= 1
-            return out
+            return -(-numerator // self.stride) + 1 - self.dropped_last_window()
         return numerator // self.stride + 1
 
     def dropped_last_window(self) -> bool:
+        """With ceil_mode, PyTorch drops a last window that would start in the right padding."""
         if self.size is None or not self.ceil_mode:
             return False
-        numerator = self.size + 2 * self.padding - self.span
-        out = -(-numerator // self.stride) + 1
-        return (out - 1) * self.stride >= self.size + self.padding
+        numerator = self.size + 2 * self.padding + self.extra_padding - self.span
+        windows = -(-numerator // self.stride) + 1
+        return (windows - 1) * self.stride >= self.size + self.padding
 
     def formula(self, name: str) -> str:
         """The arithmetic, e.g. ``H_out = ⌊(4 − 5 + 2·0)/1⌋ + 1 = 0``."""

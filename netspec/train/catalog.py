@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from netspec.spec.model import DATASETS as SPEC_DATASETS
+
 DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
 
 IDX_FILES = (
@@ -99,6 +101,8 @@ DATASETS: dict[str, Dataset] = {
         ),
     )
 }
+if tuple(DATASETS) != SPEC_DATASETS:  # a data set a spec may name needs an entry here
+    raise ImportError(f"the catalog has {tuple(DATASETS)}, specs name {SPEC_DATASETS}")
 
 
 def cache_dir() -> Path:
