@@ -93,7 +93,6 @@ def runner_steps(data_root: str) -> Callable[[], Iterator[float]]:
     del data_root
     from rich.console import Console
 
-    from netspec.backends.plan import plan
     from netspec.check import load
     from netspec.train.config import resolve
     from netspec.train.runner import Run
@@ -102,7 +101,7 @@ def runner_steps(data_root: str) -> Callable[[], Iterator[float]]:
     checked = load(spec)
     assert checked.spec is not None
     tutorial = {"batch_size": 32, "lr": 0.001, "schedule": "none", "optimizer": "adam"}
-    config = resolve(spec, plan(checked).digest(), checked.spec.train, tutorial, "cpu")
+    config = resolve(spec, checked.valid_graph().digest(), checked.spec.train, tutorial, "cpu")
     run = Run(checked, config, Path(tempfile.mkdtemp()), Console())
     run.prepare(download=False)
     run.model.train()

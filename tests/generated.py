@@ -42,7 +42,7 @@ def traced_shapes(model: torch.nn.Module, checked: CheckedSpec) -> dict[str, tup
     """
     layers = checked.valid_graph()
     graph_module = fx.symbolic_trace(model)
-    ShapeProp(graph_module).propagate(torch.randn(3, *layers.input_shape.dims))
+    ShapeProp(graph_module).propagate(torch.randn(2, *layers.input_shape.dims))
     shapes: dict[str, tuple[int, ...]] = {}
     functions = [
         n
