@@ -120,7 +120,8 @@ def cmd_compile(args: argparse.Namespace) -> int:
     try:
         source = generate(network, module=args.module)
     except CompileError as error:
-        _eprint(f"{checked.file}: not compiled: {error}")
+        where = f"{checked.file}:{error.position}" if error.position else checked.file
+        _eprint(f"{where}: not compiled: {error}")
         return EXIT_SPEC_ERRORS
     if args.output is None:
         sys.stdout.write(source)

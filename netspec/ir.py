@@ -31,6 +31,11 @@ class UseSite:
     position: Position | None
 
 
+def output_value(layer: str, index: int) -> str:
+    """The value holding output ``index`` of a layer: its name for 0, ``name.k`` after."""
+    return layer if index == 0 else f"{layer}.{index}"
+
+
 def use_context(uses: tuple[UseSite, ...]) -> str | None:
     """``in basic_block 'layer2.0', used at line 31`` for a layer inside blocks, else None."""
     if not uses:
@@ -58,6 +63,8 @@ class Layer:
     traced: dict[str, Any] = field(default_factory=dict)
     groups: tuple[str, ...] = ()  # qualified names of the enclosing groups, outermost first
     uses: tuple[UseSite, ...] = ()  # the block uses it comes from, innermost first
+    output_count: int = 1  # a split's chunks, an LSTM's output and final states
+    written_kind: str | None = None  # the kind as the spec wrote it (shown where unknown)
     # Filled in by the shape pass:
     input_shapes: tuple[Shape | None, ...] = ()
     inferred: Inferred | None = None  # None: not inferred (an invalid kind, arguments or inputs)
@@ -70,15 +77,33 @@ class Layer:
 
     @property
     def kind_name(self) -> str:
-        return self.kind.name if self.kind else "?"
+        return self.kind.name if self.kind else self.written_kind or "?"
 
     @property
     def output_name(self) -> str:
         return self.name
 
     @property
+    def output_names(self) -> tuple[str, ...]:
+        """Its values: output 0 is the layer's name, output k (k ≥ 1) is ``name.k``."""
+        return (self.name, *(output_value(self.name, k) for k in range(1, self.output_count)))
+
+    @property
     def output(self) -> Shape | None:
         return self.inferred.shape if self.inferred else None
+
+    @property
+    def outputs(self) -> tuple[Shape | None, ...]:
+        """The shapes of all its outputs, in order."""
+        if self.inferred is None:
+            return (None,) * self.output_count
+        more = self.inferred.more or (None,) * (self.output_count - 1)
+        return (self.inferred.shape, *more)
+
+    @property
+    def chainable(self) -> bool:
+        """Whether it can be a step of an ``nn.Sequential`` (a module, one tensor in and out)."""
+        return self.kind is not None and self.args is not None and self.kind.chainable(self.args)
 
     @property
     def weights(self) -> dict[str, tuple[int, ...]] | None:
@@ -185,13 +210,18 @@ class Graph:
     file: str = "<spec>"
     # Each block's parameters and their defaults (None: a use must give it).
     block_params: dict[str, dict[str, int | None]] = field(default_factory=dict)
+    input_dtype: str = "float32"
+    # The sizes of its input each block reads in expressions (``in_features``): its class
+    # takes them as constructor arguments.
+    block_reads: dict[str, frozenset[str]] = field(default_factory=dict)
     _consumers: dict[str, list[str]] = field(default_factory=dict, repr=False)
     _groups: dict[str, Group] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         consumers: dict[str, list[str]] = {INPUT: []}
         for layer in self.layers():
-            consumers.setdefault(layer.name, [])
+            for value in layer.output_names:
+                consumers.setdefault(value, [])
             for source in layer.inputs:
                 consumers.setdefault(source, []).append(layer.name)
         self._consumers = consumers
@@ -214,7 +244,7 @@ class Graph:
         """True when every node is a layer reading the one before it (an ``nn.Sequential``)."""
         previous = INPUT
         for node in self.body:
-            if not isinstance(node, Layer) or node.inputs != (previous,):
+            if not isinstance(node, Layer) or node.inputs != (previous,) or not node.chainable:
                 return False
             previous = node.name
         return True
@@ -223,7 +253,7 @@ class Graph:
 
     @property
     def input_shape(self) -> Shape | None:
-        return Shape(self.input_size) if self.input_size else None
+        return Shape(self.input_size, dtype=self.input_dtype) if self.input_size else None
 
     @property
     def output_shape(self) -> Shape | None:

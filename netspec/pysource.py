@@ -32,7 +32,10 @@ def literal(value: Value) -> str:
     if value is None or isinstance(value, bool):
         return repr(value)
     if isinstance(value, int):
-        return str(value)
+        # A size a block's class computes from its arguments (``expr.Traced``) is written as
+        # that expression; its names are validated identifiers.
+        render = getattr(value, "render", None)
+        return render() if callable(render) else str(int(value))
     if isinstance(value, float):
         text = repr(value)
         if text in ("nan", "inf", "-inf"):

@@ -29,6 +29,7 @@ class Shape:
 
     dims: tuple[Dim, ...]
     origins: tuple[str | None, ...] = ()
+    dtype: str = "float32"  # or "long": token ids, which only an embedding reads
 
     def __post_init__(self) -> None:
         if len(self.origins) != len(self.dims):

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
-import torch
 from helpers import ROOT, check, error_lines
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_codegen_names import assert_runs_like_build
 
 import netspec
 from netspec.backends.codegen import CompileError
@@ -123,8 +123,8 @@ def test_errors_in_a_block_point_at_the_block_and_the_use() -> None:
         name: first
     """
     assert error_lines(yaml) == [
-        "spec.yaml:8:9: add 'first.add_1': inputs must have one shape, got 3×4×4 "
-        "('first.conv2d_1'), 3×8×8 ('input') (in basic_block 'first', used at line 11)"
+        "spec.yaml:8:9: add 'first.add_1': cannot broadcast 3×4×4 ('first.conv2d_1') with "
+        "3×8×8 ('input'): dim 2 is 4 vs 8 (in basic_block 'first', used at line 11)"
     ]
 
 
@@ -247,8 +247,8 @@ def test_block_definitions_are_checked() -> None:
     assert error_lines(yaml) == [
         "spec.yaml:4:3: block name 'relu' is a layer kind; choose another name",
         "spec.yaml:6:3: block 'b': expected a non-empty list of layers, got nothing (null)",
-        "spec.yaml:7:14: block 'b': parameter name 'in_channels' is reserved: generated code "
-        "uses it",
+        "spec.yaml:7:14: block 'b': parameter name 'in_channels' is reserved: it is the "
+        "size of the block's input",
         "spec.yaml:7:37: block 'b': parameter 'width': expected a whole number or null (no "
         "default), got 1.5",
         "spec.yaml:8:5: block 'b': unknown key 'layer' (did you mean 'layers'?); a block has "
@@ -344,10 +344,10 @@ def test_generated_block_classes_read_like_torchvision() -> None:
     assert source.index("class BasicBlock") < source.index("class Resnet18")
 
 
-def test_compile_needs_a_number_for_repeat_inside_a_block() -> None:
+def test_a_repeat_counted_by_a_block_parameter_compiles_to_one_class() -> None:
     yaml = """
     name: r
-    input: [4]
+    input: [6]
     blocks:
       stack:
         params: {n: 2}
@@ -356,16 +356,37 @@ def test_compile_needs_a_number_for_repeat_inside_a_block() -> None:
             repeat: n
     layers:
       - stack
+      - stack: 3
     """
     checked = check(yaml)
     assert checked.ok
-    with pytest.raises(CompileError, match="repeat: n is an expression; compile needs a number"):
+    source = assert_runs_like_build(checked)
+    # the first copy reads the block's input; the others are one module, made n - 1 times
+    assert "nn.Linear(in_channels, 4), *(nn.Linear(4, 4) for _ in range(n - 1))" in source
+    assert checked.graph.total_params == (6 * 4 + 4 + 4 * 4 + 4) + (4 * 4 + 4) * 3
+
+
+def test_compile_refuses_a_counted_repeat_it_cannot_write_as_one_class() -> None:
+    yaml = """
+    name: r
+    input: [4]
+    blocks:
+      stack:
+        params: {n: 1}
+        layers:
+          - linear: 4
+            repeat: n
+    layers:
+      - stack
+    """
+    checked = check(yaml)
+    assert checked.ok
+    with pytest.raises(CompileError, match="this use makes one copy") as refused:
         netspec.compile_source(checked)
-    # building and training take it: two linears of 4 → 4, 20 parameters each
+    assert str(refused.value.position) == "7:9"  # the layer repeated
+    # building and training take it
     model = netspec.build(checked)
-    assert sum(p.numel() for p in model.parameters()) == checked.graph.total_params == 40
-    with torch.no_grad():
-        assert tuple(model(torch.zeros(2, 4)).shape) == (2, 4)
+    assert sum(p.numel() for p in model.parameters()) == checked.graph.total_params == 20
 
 
 # --- the expression language ------------------------------------------------------------------
@@ -396,8 +417,16 @@ def test_expressions(text: str, value: int) -> None:
         ("(1", "missing ')' in expression '(1'"),
         ("1 2", "unexpected '2' in expression '1 2'"),
         ("x ** 2", "unexpected '*' in expression 'x ** 2'"),
-        ("1.5", "unexpected '.' in expression '1.5'"),
+        (
+            "c.real",
+            "unexpected '.' in expression 'c.real': expressions have numbers, parameter "
+            "names, + - * / //, parentheses and min, max, round, int(…)",
+        ),
         ("__import__('os')", 'unexpected "\'" in expression'),
+        ("__import__(os)", "unknown function '__import__' in '__import__(os)'"),
+        ("abs(c)", "unknown function 'abs' in 'abs(c)': expressions have numbers"),
+        ("min(c)", "min takes at least 2 arguments, got 1 in 'min(c)'"),
+        ("round(c, 2)", "round takes 1 argument, got 2 in 'round(c, 2)'"),
         ("", "empty expression"),
     ],
 )
@@ -427,3 +456,27 @@ def test_rendering_keeps_the_value(tree: expr.Node, a: int, b: int, c: int) -> N
     except expr.ExprError:
         return  # division by zero
     assert expr.evaluate(expr.parse(expr.render(tree)), env) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("max(8, c // 4)", 16),
+        ("min(c, 32, k * 100)", 32),
+        ("round(c / 3)", 21),
+        ("int(c * 0.25)", 16),
+        ("max(1, c * 2 // 3)", 42),
+        ("c * 1.5", 96.0),
+    ],
+)
+def test_expression_functions_and_decimals(text: str, value: float) -> None:
+    tree = expr.parse(text)
+    result = expr.evaluate(tree, {"c": 64, "k": 3}, text)
+    assert result == value and type(result) is type(value)
+    # the rendered source computes the same in Python, where generated code runs it
+    assert eval(expr.render(tree), {}, {"c": 64, "k": 3}) == value
+
+
+def test_a_decimal_where_a_whole_number_is_needed_says_how_to_round() -> None:
+    with pytest.raises(expr.ExprError, match=r"'c \* 1.5' is 96, expected a whole number: round"):
+        expr.whole(expr.parse("c * 1.5"), {"c": 64}, "c * 1.5")

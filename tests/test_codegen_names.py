@@ -30,6 +30,7 @@ from netspec import layers as kinds
 from netspec.backends.codegen import entry_name
 from netspec.names import class_name, name_problem, spec_name_problem
 from netspec.pysource import Namespace, identifiers
+from netspec.shapes import Shape
 from netspec.spec.blocks import INPUT_CHANNELS
 
 # --- helpers ---------------------------------------------------------------------------------
@@ -79,12 +80,20 @@ def assert_runs_like_build(checked: netspec.CheckedSpec, as_module: bool = False
     built.load_state_dict(compiled.state_dict())
     compiled.eval()
     built.eval()
-    batch = torch.randn(2, *layers.input_shape.dims)
+    batch = example_batch(layers.input_shape)
     with torch.no_grad():
         result = compiled(batch)
         assert tuple(result.shape) == output_shape
         assert torch.equal(result, built(batch))
     return source
+
+
+def example_batch(shape: Shape, batch: int = 2) -> torch.Tensor:
+    """Random floats, or token ids (0 … 9) for a long input."""
+    torch.manual_seed(0)
+    if shape.dtype == "long":
+        return torch.randint(0, 10, (batch, *shape.dims))
+    return torch.randn(batch, *shape.dims)
 
 
 def class_names(source: str) -> list[str]:

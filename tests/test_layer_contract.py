@@ -34,8 +34,8 @@ def test_an_unknown_family_fails_when_the_class_is_defined() -> None:
     assert str(error.value) == (
         "layer kind 'test_attention' (test_layer_contract.test_an_unknown_family_fails_when_"
         "the_class_is_defined.<locals>.Attention): family 'attention' is not one of conv, pool, "
-        "norm, activation, dropout, linear, reshape, merge; add it to FAMILIES in "
-        "netspec/layers/base.py with its title and colours"
+        "norm, activation, dropout, linear, reshape, merge, reduce, sequence; add it to "
+        "FAMILIES in netspec/layers/base.py with its title and colours"
     )
     assert "test_attention" not in REGISTRY
 

@@ -261,7 +261,29 @@ def test_add_and_concat_shapes() -> None:
 def test_add_of_mismatched_shapes_names_both() -> None:
     yaml = graph("add:").replace("padding: 1", "padding: 0")
     assert error_lines(yaml) == [
-        "spec.yaml:9:5: add 'add_1': inputs must have one shape, got 4×6×6 ('a'), 4×8×8 ('b')"
+        "spec.yaml:9:5: add 'add_1': cannot broadcast 4×6×6 ('a') with 4×8×8 ('b'): dim 2 is 6 vs 8"
+    ]
+
+
+def test_add_and_mul_broadcast_like_pytorch() -> None:
+    # squeeze-and-excitation: the C×1×1 gate scales the C×H×W features
+    squeezed = graph("mul:").replace("kernel_size: 1", "kernel_size: 8")
+    assert shapes_of(squeezed)["b"] == (4, 1, 1)
+    assert shapes_of(squeezed)["mul_1"] == (4, 8, 8)
+    assert shapes_of(squeezed.replace("mul:", "add:"))["add_1"] == (4, 8, 8)
+    wrong = squeezed.replace("out_channels: 4, kernel_size: 8", "out_channels: 2, kernel_size: 8")
+    assert error_lines(wrong) == [
+        "spec.yaml:9:5: mul 'mul_1': cannot broadcast 4×8×8 ('a') with 2×1×1 ('b'): dim 1 is 4 vs 2"
+    ]
+
+
+def test_broadcasting_needs_one_rank() -> None:
+    # (N, 4, 8, 8) + (N, 4) would align N with H: refused, not broadcast
+    yaml = graph("add:").replace("conv2d: {out_channels: 4, kernel_size: 1}", "flatten:")
+    assert error_lines(yaml) == [
+        "spec.yaml:9:5: add 'add_1': cannot broadcast 4×8×8 ('a') with 192 ('b'): their ranks "
+        "differ (3 and 1 dims besides the batch), so the batch of one would line up with a "
+        "feature dim of the other"
     ]
 
 
@@ -304,3 +326,135 @@ def test_inference_continues_past_an_error() -> None:
     # conv's MACs depend on its unknown output size.
     assert checked.graph.total_params == 208 + 24 + 8
     assert checked.graph.total_macs is None
+
+
+# --- tensor operations -------------------------------------------------------------------------
+
+
+def test_a_transformer_stem_in_tensor_operations() -> None:
+    layers = (
+        "conv2d: {out_channels: 8, kernel_size: 4, stride: 4}",
+        "flatten: 2",
+        "transpose: {dim0: 1, dim1: 2}",
+        "narrow: {dim: 1, start: 1, length: 63}",
+        "reshape: [-1, 9, 8]",
+        "permute: [0, 3, 1, 2]",
+        "pad: [1, 1, 0, 2]",
+        "mean: {dim: [-1, -2], keepdim: true}",
+        "unflatten: {dim: 1, sizes: [2, -1]}",
+        "select: {dim: 2, index: -1}",
+        "amax: 2",
+    )
+    shapes = list(shapes_of(chain("[3, 32, 32]", *layers)).values())
+    assert shapes == [
+        (8, 8, 8),
+        (8, 64),
+        (64, 8),
+        (63, 8),
+        (7, 9, 8),
+        (8, 7, 9),
+        (8, 9, 11),
+        (8, 1, 1),
+        (2, 4, 1, 1),
+        (2, 1, 1),
+        (2, 1),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("input_size", "layer", "message"),
+    [
+        (
+            "[3, 4, 5]",
+            "permute: [1, 0, 2, 3]",
+            "dims [1, 0, 2, 3] would move the batch; keep 0 first",
+        ),
+        (
+            "[3, 4, 5]",
+            "permute: [0, 3, -1, 1]",
+            "dims [0, 3, -1, 1] names dim 3 twice (as 3 and -1)",
+        ),
+        (
+            "[3, 4, 5]",
+            "permute: [0, 1, 2]",
+            "dims [0, 1, 2] leaves out dim 3 of the 4-D tensor (N, 3, 4, 5); name every dim once",
+        ),
+        (
+            "[3, 4, 5]",
+            "transpose: {dim0: -4, dim1: 2}",
+            "dim0 -4 is the batch; transpose two feature dims (1 or more)",
+        ),
+        (
+            "[196, 768]",
+            "reshape: [14, 14, 700]",
+            "shape [14, 14, 700] has 137200 elements per sample, the input 196×768 has 150528",
+        ),
+        (
+            "[196, 768]",
+            "reshape: [5, -1]",
+            "shape [5, -1] cannot hold the input 196×768: its 150528 elements are no multiple of 5",
+        ),
+        (
+            "[16, 3]",
+            "unflatten: {dim: 0, sizes: [4, 4]}",
+            "dim 0 is the batch; unflatten a feature dim (1 or more)",
+        ),
+        (
+            "[16, 3]",
+            "unflatten: {dim: 1, sizes: [5, -1]}",
+            "sizes [5, -1] cannot hold dim 1: its 16 elements are no multiple of 5",
+        ),
+        (
+            "[5, 8]",
+            "select: {dim: 0, index: 1}",
+            "dim 0 is the batch; select from a feature dim (1 or more)",
+        ),
+        (
+            "[5, 8]",
+            "select: {dim: 1, index: -6}",
+            "index -6 is out of range for dim 1 of size 5: expected -5 … 4",
+        ),
+        (
+            "[5, 8]",
+            "narrow: {dim: 2, start: -3, length: 4}",
+            "start -3 (5) + length 4 = 9 runs past dim 2 of size 8",
+        ),
+        (
+            "[8, 5, 5]",
+            "mean: [0, 2]",
+            "dim 0 is the batch; mean over feature dims (1 or more)",
+        ),
+        (
+            "[8, 5, 5]",
+            "sum: [1, 1]",
+            "dim [1, 1] names dim 1 twice",
+        ),
+        (
+            "[3, 4]",
+            "pad: [1, 1, 1, 1, 1, 1]",
+            "pad has 3 (left, right) pairs, more than the 2 dims of 3×4 (the batch is never "
+            "padded)",
+        ),
+        (
+            "[3, 4]",
+            "pad: [-2, -2]",
+            "dim 2: 4 − 2 − 2 = 0, must be ≥ 1",
+        ),
+        (
+            "[3, 4]",
+            "pad: {pad: [4, 1], mode: reflect}",
+            "reflect pads less than the size: 4 at dim 2 of size 4",
+        ),
+        (
+            "[3, 4, 4, 4]",
+            "pad: {pad: [1, 1, 1, 1], mode: replicate}",
+            "replicate padding of 2 dims needs an H×W or C×H×W input, got 3×4×4×4",
+        ),
+    ],
+)
+def test_tensor_operations_refuse_with_the_reason(
+    input_size: str, layer: str, message: str
+) -> None:
+    (line,) = error_lines(chain(input_size, layer))
+    kind = layer.split(":")[0]
+    assert line.split(f"{kind} '{kind}_1': ", 1)[1] == message

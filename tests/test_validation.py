@@ -214,8 +214,8 @@ def test_indentation_slip_is_explained_once() -> None:
         ),
         (
             "name: t\ninput: 28\nlayers: [relu]\n",
-            "spec.yaml:2:8: input: expected a list of 1 to 3 sizes without the batch ([C, H, W], "
-            "[C, L] or [features]), got 28",
+            "spec.yaml:2:8: input: expected a list of 1 to 4 sizes without the batch ([C, H, W], "
+            "[C, L] or [features]) or a mapping {shape: [...], dtype: long}, got 28",
         ),
         ("name: t\ninput: [1]\nlayers:\n  - {}\n", "spec.yaml:4:5: this layer has no kind"),
         (

@@ -4,8 +4,7 @@ Each layer's module is the one its kind's own PyTorch call makes, with every siz
 reads from its input taken from the real tensor arriving there (``tensor.shape``), never from
 netspec's shape arithmetic; sizes the spec writes down (``in_channels: 3``) are passed as
 written, so PyTorch itself rejects a wrong one. Expression kinds run their own ``evaluate``.
-Nothing here names a kind, so a new kind is covered as it is; the one exception is ``add``,
-which netspec keeps to equal shapes where PyTorch would broadcast.
+Nothing here names a kind, so a new kind is covered as it is.
 """
 
 from __future__ import annotations
@@ -17,10 +16,10 @@ from typing import Any
 import torch
 from torch import nn
 
-from netspec.backends.torch_module import instantiate
+from netspec.backends.torch_module import instantiate, make_learned
 from netspec.ir import INPUT, Graph
 from netspec.layers.args import LayerArgs
-from netspec.layers.base import LayerKind, TorchCall
+from netspec.layers.base import LayerKind, TorchCall, unpack
 from netspec.shapes import Shape
 
 
@@ -41,14 +40,43 @@ def module_for(kind: LayerKind[Any], args: LayerArgs, tensors: Sequence[torch.Te
 
 def run_layer(kind: LayerKind[Any], args: LayerArgs, tensors: Sequence[torch.Tensor]) -> Any:
     """(output, module or None) of one layer on real tensors; raises what PyTorch raises."""
+    outputs, module = run_layer_outputs(kind, args, tensors)
+    return outputs[0], module
+
+
+def run_layer_outputs(
+    kind: LayerKind[Any], args: LayerArgs, tensors: Sequence[torch.Tensor]
+) -> tuple[list[torch.Tensor], nn.Module | None]:
+    """Every output of one layer (batch first, as netspec passes them on), and its module."""
+    module: nn.Module | None = None
     if kind.torch_class is None:
-        if kind.name == "add" and any(t.shape != tensors[0].shape for t in tensors):
-            # netspec's add takes equal shapes only, where PyTorch would broadcast
-            raise RuntimeError(f"shapes differ: {[tuple(t.shape) for t in tensors]}")
-        return kind.evaluate(args, tensors), None
-    module = module_for(kind, args, tensors).eval()
-    with torch.no_grad():
-        return module(*tensors), module
+        learned = kind.learned(args)
+        if learned is None:
+            result = kind.evaluate(args, tensors)
+        else:
+            holder = LearnedTensor(make_learned(learned))
+            module = holder
+            result = kind.evaluate(args, [holder.tensor, *tensors])
+    else:
+        module = module_for(kind, args, tensors).eval()
+        with torch.no_grad():
+            result = module(*kind.call_operands(tensors), **dict(kind.forward_keywords))
+    found = unpack(kind.unpacking(args), result)
+    second = kind.batch_second(args)
+    outputs = [found[k].transpose(0, 1) if k in second else found[k] for k in sorted(found)]
+    return outputs, module
+
+
+class LearnedTensor(nn.Module):
+    """A kind's own tensor, standing where a module would: netspec names it ``""`` (it is
+    the attribute itself in a network's state_dict)."""
+
+    def __init__(self, tensor: nn.Parameter) -> None:
+        super().__init__()
+        self.tensor = tensor
+
+    def named_parameters(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        yield "", self.tensor
 
 
 @dataclass
@@ -71,7 +99,8 @@ def run_graph(graph: Graph, batch: int = 2) -> TorchRun:
     for layer in graph.layers():
         assert layer.kind is not None and layer.args is not None
         inputs = [values[source] for source in layer.inputs]
-        values[layer.name], module = run_layer(layer.kind, layer.args, inputs)
+        outputs, module = run_layer_outputs(layer.kind, layer.args, inputs)
+        values |= zip(layer.output_names, outputs, strict=True)
         if module is not None:
             modules[layer.name] = module
     return TorchRun(

@@ -23,8 +23,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from netspec.diagnostics import Position
 from netspec.ir import INPUT, Graph, Group, Layer, Node
-from netspec.layers.base import TorchCall
+from netspec.layers.args import LayerArgs
+from netspec.layers.base import LayerKind, Learned, TorchCall, Unpacking
 from netspec.names import class_name
 from netspec.pysource import (
     INDENT,
@@ -42,12 +44,17 @@ from netspec.pysource import (
 )
 from netspec.shapes import Shape
 from netspec.spec import expr
-from netspec.spec.blocks import INPUT_CHANNELS
+from netspec.spec.blocks import INPUT_CHANNELS, INPUT_FEATURES
 from netspec.version import __version__
 
 
 class CompileError(Exception):
-    """A valid spec that cannot be written as classes (the message says why)."""
+    """A valid spec that cannot be written as classes (the message says why, the position
+    where)."""
+
+    def __init__(self, message: str, position: Position | None = None) -> None:
+        super().__init__(message)
+        self.position = position
 
 
 def _argument(size: Any) -> Expr:
@@ -58,6 +65,32 @@ def _argument(size: Any) -> Expr:
         items = ", ".join(_argument(item).flat() for item in size)
         return Atom(f"({items},)" if len(size) == 1 else f"({items})")
     return Atom(literal(size))
+
+
+def learned_source(learned: Learned) -> Expr:
+    """``nn.Parameter(torch.zeros(1, 768))``: a kind's own tensor, initialised in place."""
+    size = ", ".join(_argument(item).flat() for item in learned.shape)
+    fills = {
+        "zeros": f"torch.zeros({size})",
+        "ones": f"torch.ones({size})",
+        "constant": f"torch.full({_argument(learned.shape).flat()}, {literal(learned.value)})",
+        "normal": f"torch.empty({size}).normal_(std={literal(learned.value)})",
+    }
+    return call("nn.Parameter", Atom(fills[learned.fill]))
+
+
+def unpacking_target(structure: Unpacking, variables: Sequence[str]) -> str:
+    """``out, (h_n, c_n)``: where a call's outputs go; ``_`` for what nothing reads."""
+
+    def text(part: Unpacking, top: bool) -> str:
+        if part is None:
+            return "_"
+        if isinstance(part, int):
+            return variables[part]
+        inner = ", ".join(text(item, top=False) for item in part)
+        return inner if top else f"({inner})"
+
+    return text(structure, top=True)
 
 
 def module_call(torch_call: TorchCall) -> Bracketed:
@@ -105,7 +138,8 @@ def _constants(input_dims: tuple[int, ...], output_dims: tuple[int, ...]) -> lis
     ]
 
 
-def _main_lines(constructor: str, model: str, output: str) -> list[str]:
+def _main_lines(constructor: str, model: str, output: str, tokens: bool = False) -> list[str]:
+    dtype = ", dtype=torch.long" if tokens else ""  # token ids: zeros are valid ones
     return [
         "",
         "",
@@ -114,7 +148,7 @@ def _main_lines(constructor: str, model: str, output: str) -> list[str]:
         f"    print({model})",
         f"    {model}.eval()",
         "    with torch.no_grad():",
-        f"        {output} = {model}(torch.zeros(2, *INPUT_SHAPE))",
+        f"        {output} = {model}(torch.zeros(2, *INPUT_SHAPE{dtype}))",
         f"    assert {output}.shape[1:] == OUTPUT_SHAPE, tuple({output}.shape)",
         f'    print(f"ok: output shape {{tuple({output}.shape)}}")',
         "",
@@ -130,10 +164,11 @@ _SLOTS = ("Constructor__", "model__", "output__")
 _MAIN_READS = identifiers("\n".join(_main_lines(*_SLOTS))) - set(_SLOTS)
 
 
-def _main(constructor: str) -> list[str]:
+def _main(constructor: str, graph: Graph) -> list[str]:
     # main's variables give way to the network's name (a spec may well be called `model`).
     scope = Namespace({constructor, *_MAIN_READS})
-    return _main_lines(constructor, scope.claim("model"), scope.claim("output"))
+    tokens = graph.input_dtype == "long"
+    return _main_lines(constructor, scope.claim("model"), scope.claim("output"), tokens)
 
 
 # --- the names each scope holds before any from the spec ------------------------------------
@@ -198,7 +233,7 @@ def _sequential(graph: Graph) -> list[str]:
             ",",
         )
     lines += ["        )", "    )"]
-    return _header(graph, SEQUENTIAL_IMPORTS) + lines + _main(function)
+    return _header(graph, SEQUENTIAL_IMPORTS) + lines + _main(function, graph)
 
 
 # --- one level of a class: __init__ and forward ---------------------------------------------
@@ -227,6 +262,10 @@ def _variables(level: Level, consumers: Callable[[str], list[str]]) -> dict[str,
     owners = {layer.name: node for node in level.nodes for layer in node.layers()}
     nodes = level.nodes
     for index, node in enumerate(nodes):
+        if isinstance(node, Layer) and node.output_count > 1:  # each output gets a name
+            for k, value in enumerate(node.output_names):
+                variables[value] = scope.claim(node.local if k == 0 else f"{node.local}_{k}")
+            continue
         following = nodes[index + 1] if index + 1 < len(nodes) else None
         readers = list(
             dict.fromkeys(owners[r].output_name for r in consumers(node.output_name) if r in owners)
@@ -250,6 +289,8 @@ def _class(
     consumers: Callable[[str], list[str]],
 ) -> list[str]:
     lines = _init_head(cls, docstring, signature)
+    kept = _kept_arguments(level.nodes)
+    lines += [f"{INDENT * 2}self.{attribute} = {argument}" for argument, attribute in kept.items()]
     for node in level.nodes:
         module = level.module(node)
         if module is not None:
@@ -259,19 +300,45 @@ def _class(
     read = {source for node in level.nodes for source in node.inputs}
     for node in level.nodes:
         operands: list[Expr] = [name(variables[source]) for source in node.inputs]
+        values = node.output_names if isinstance(node, Layer) else (node.output_name,)
+        target = variables[node.output_name]
+        if isinstance(node, Layer):
+            assert node.kind is not None and node.args is not None
+            structure = node.kind.unpacking(node.args)
+            if structure != 0:  # several outputs, or a result holding more than one
+                last = node is level.nodes[-1]
+                used = [variables[v] if v in read or last else "_" for v in values]
+                target = unpacking_target(structure, used)
         if isinstance(node, Layer) and _is_expression(node):
-            assert node.kind is not None
-            expression = node.kind.expression(node.args, operands)
+            assert node.kind is not None and node.args is not None
+            # In a block's class, what the use computed from its arguments, read from self.
+            attributes = {argument: f"self.{attribute}" for argument, attribute in kept.items()}
+            args = node.args.model_copy(update=_renamed(node.traced, attributes))
+            if node.kind.learned(args) is not None:
+                operands.insert(0, name(f"self.{node.local}"))
+            expression = node.kind.expression(args, operands)
             comment = f"{node.local}: {level.comment(node)}"  # no submodule carries the name
         else:
-            expression = call(f"self.{node.local}", *operands)
+            keywords: tuple[tuple[str, Any], ...] = ()
+            if isinstance(node, Layer) and node.kind is not None:
+                operands = node.kind.call_operands(operands)
+                keywords = node.kind.forward_keywords
+            extra = [Keyword(key, Atom(literal(value))) for key, value in keywords]
+            expression = call(f"self.{node.local}", *operands, *extra)
             comment = level.comment(node)
-        if node is not level.nodes[-1] and node.output_name not in read:
+        if node is not level.nodes[-1] and not read.intersection(values):
             # Nothing reads it, but the spec asks for it (and e.g. batch norm statistics
             # update), so it runs; `netspec check` warns about it.
             lines += statement(INDENT * 2, "", expression, f"{comment}, unused")
             continue
-        lines += statement(INDENT * 2, f"{variables[node.output_name]} = ", expression, comment)
+        lines += statement(INDENT * 2, f"{target} = ", expression, comment)
+        if isinstance(node, Layer) and node.kind is not None and node.args is not None:
+            for index in sorted(node.kind.batch_second(node.args)):
+                variable = variables[values[index]]
+                if values[index] in read:
+                    lines.append(
+                        f"{INDENT * 2}{variable} = {variable}.transpose(0, 1)  # batch first"
+                    )
     lines.append(f"        return {variables[level.nodes[-1].output_name]}")
     return lines
 
@@ -317,8 +384,7 @@ def _rebind(shape: Shape, env: dict[str, int]) -> Shape:
     """A shape traced inside a block, in terms of the arguments its use was given."""
     return Shape(
         tuple(
-            expr.evaluate(dim.tree, env) if isinstance(dim, expr.Traced) else dim
-            for dim in shape.dims
+            expr.whole(dim.tree, env) if isinstance(dim, expr.Traced) else dim for dim in shape.dims
         )
     )
 
@@ -339,30 +405,39 @@ class _Generator:
             if group.block is not None:
                 self.uses.setdefault(group.block, []).append(group)
         self.shapes: dict[str, Shape | None] = {INPUT: graph.input_shape}
-        self.shapes |= {layer.name: layer.output for layer in graph.layers()}
+        for layer in graph.layers():
+            self.shapes |= zip(layer.output_names, layer.outputs, strict=True)
 
     def consumers(self, output: str) -> list[str]:
         return self.graph.consumers(output)
 
-    def _in_channels(self, source: str) -> int:
-        shape = self.shapes[source]
-        assert shape is not None and shape.dims[0] is not None
-        return shape.dims[0]
+    def _input_sizes(self, block: str, shape: Shape | None) -> dict[str, Any]:
+        """What a block's class is given about its input: its channels, and the sizes its
+        expressions read (``in_features``)."""
+        assert shape is not None
+        sizes = {INPUT_CHANNELS: shape.dims[0], INPUT_FEATURES: shape.dims[-1]}
+        read = {INPUT_CHANNELS, *self.graph.block_reads.get(block, ())}
+        return {name: size for name, size in sizes.items() if name in read}
 
     # concrete: the top-level class
 
     def concrete_module(self, node: Node) -> Expr | None:
         if isinstance(node, Layer):
-            torch_call = node.torch_call()
-            return module_call(torch_call) if torch_call is not None else None
+            assert node.kind is not None and node.args is not None
+            return _layer_module(node.kind, node.args, node.input_shapes)
         if node.block is not None:
             block = self.block(node.block)
-            return self._block_call(block, self._in_channels(node.input), node.parameters)
+            sizes = self._input_sizes(node.block, self.shapes[node.input])
+            return self._block_call(block, sizes, node.parameters)
         copies = [self.concrete_module(copy) for copy in node.body]
         return call("nn.Sequential", *_modules(copies))
 
-    def _block_call(self, block: _BlockClass, in_channels: Any, params: dict[str, Any]) -> Expr:
-        keywords = [
+    def _block_call(
+        self, block: _BlockClass, sizes: dict[str, Any], params: dict[str, Any]
+    ) -> Expr:
+        (_, in_channels), *others = sizes.items()
+        keywords = [Keyword(name, _argument(size)) for name, size in others]
+        keywords += [
             Keyword(key, _argument(given))
             for key, given in params.items()
             if block.parameters.get(key) is None
@@ -387,8 +462,12 @@ class _Generator:
         found = _Trace()
         given = self.shapes[use.input]
         assert given is not None
-        channels = expr.traced(self._in_channels(use.input), expr.Name(INPUT_CHANNELS))
-        found.shapes[use.input] = Shape((channels, *given.dims[1:]))
+        dims = list(given.dims)
+        sizes = self._input_sizes(use.block, given)
+        if INPUT_FEATURES in sizes and len(dims) > 1:
+            dims[-1] = expr.traced(sizes[INPUT_FEATURES], expr.Name(INPUT_FEATURES))
+        dims[0] = expr.traced(sizes[INPUT_CHANNELS], expr.Name(INPUT_CHANNELS))
+        found.shapes[use.input] = Shape(tuple(dims))
         for node in use.body:
             self._visit(node, use.block, found)
         found.output = found.shapes[use.output_name]
@@ -402,30 +481,49 @@ class _Generator:
             inputs = [found.shapes[source] for source in node.inputs]
             inferred = node.kind.infer(args, inputs, _Silent())
             assert inferred.shape is not None
-            found.shapes[node.name] = inferred.shape
-            found.modules[node] = (
-                module_call(node.kind.torch_call(args, inputs)) if node.kind.torch_class else None
-            )
+            outputs = (inferred.shape, *inferred.more)
+            named = zip(node.output_names, outputs, strict=True)
+            found.shapes |= {value: shape for value, shape in named if shape is not None}
+            found.modules[node] = _layer_module(node.kind, args, inputs)
             return
         if node.block is None:  # a repeat: its copies, one after the other
-            if "repeat" in node.traced:
-                raise CompileError(
-                    f"block {block_name}: repeat: {node.traced['repeat'].render()} is an "
-                    "expression; compile needs a number there (check and train take either)"
-                )
             for copy in node.body:
                 self._visit(copy, block_name, found)
-            copies = [found.modules[copy] for copy in node.body]
-            found.modules[node] = call("nn.Sequential", *_modules(copies))
+            copies = _modules([found.modules[copy] for copy in node.body])
+            count = node.traced.get("repeat")
+            if count is None:
+                found.modules[node] = call("nn.Sequential", *copies)
+                return
+            # A count the class computes: the copies after the first must be one module.
+            first, *rest = copies
+            if not rest or any(copy.flat() != rest[0].flat() for copy in rest):
+                why = (
+                    "this use makes one copy, so the class cannot know the others"
+                    if not rest
+                    else f"the copies differ ({rest[0].flat()} and {rest[-1].flat()})"
+                )
+                raise CompileError(
+                    f"block {block_name}: repeat: {count.render()} is an expression, so the "
+                    f"copies after the first must be one module, but {why}; write the count "
+                    "as a number or repeat a block",
+                    node.position,
+                )
+            if first.flat() == rest[0].flat():
+                found.modules[node] = call(
+                    "nn.Sequential", Atom(f"*({first.flat()} for _ in range({count.render()}))")
+                )
+            else:
+                others = Atom(f"*({rest[0].flat()} for _ in range({count.render()} - 1))")
+                found.modules[node] = call("nn.Sequential", first, others)
             return
         inner = self.block(node.block)
-        channels = found.shapes[node.input].dims[0]
+        sizes = self._input_sizes(node.block, found.shapes[node.input])
         params = {**node.parameters, **node.traced}
-        found.modules[node] = self._block_call(inner, channels, params)
+        found.modules[node] = self._block_call(inner, sizes, params)
         output = self.trace(node).output
         assert output is not None
         environment = {k: v for k, v in inner.parameters.items() if v is not None}
-        environment |= {**params, INPUT_CHANNELS: channels}  # type: ignore[dict-item]
+        environment |= {**params, **sizes}
         found.shapes[node.output_name] = _rebind(output, environment)
 
     def _block_class(self, block_name: str) -> _BlockClass:
@@ -453,10 +551,11 @@ class _Generator:
             return "(" + ", ".join(["N", *dims]) + ")"
 
         cls = self.globals.claim(class_name(block_name))
+        representative_shape = self.shapes[representative.input]
         required = [p for p, default in parameters.items() if default is None]
         optional = [p for p, default in parameters.items() if default is not None]
         signature = [
-            f"{INPUT_CHANNELS}: int",
+            *(f"{size}: int" for size in self._input_sizes(block_name, representative_shape)),
             *(f"{p}: int" for p in required),
             *(f"{p}: int = {parameters[p]}" for p in optional),
         ]
@@ -480,8 +579,55 @@ class _Generator:
                         f"block {block_name} cannot be one class: its layer '{mine.local}' is "
                         f"{ours.flat() if ours else None} in '{first.name}' but "
                         f"{others.flat() if others else None} in '{use.name}'; write the sizes "
-                        "that differ as expressions of the block's parameters"
+                        "that differ as expressions of the block's parameters",
+                        mine.position,
                     )
+
+
+def _kept_arguments(nodes: Sequence[Node]) -> dict[str, str]:
+    """The constructor arguments ``forward`` reads (an operation's size written as a block
+    parameter), each kept as an attribute named like it unless a layer has that name."""
+    taken = {node.local for node in nodes}
+    read = sorted(
+        {
+            word
+            for node in nodes
+            if _is_expression(node)
+            for value in node.traced.values()  # type: ignore[union-attr]
+            for item in (value if isinstance(value, tuple) else (value,))
+            if isinstance(item, expr.Traced)
+            for word in expr.names(item.tree)
+        }
+    )
+    kept = {}
+    for argument in read:
+        attribute = argument
+        while attribute in taken:
+            attribute += "_"
+        kept[argument] = attribute
+        taken.add(attribute)
+    return kept
+
+
+def _renamed(traced: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
+    def rename(value: Any) -> Any:
+        if isinstance(value, tuple):
+            return tuple(rename(item) for item in value)
+        if isinstance(value, expr.Traced):
+            return expr.Traced(int(value), expr.renamed(value.tree, names))
+        return value
+
+    return {key: rename(value) for key, value in traced.items()}
+
+
+def _layer_module(
+    kind: LayerKind[Any], args: LayerArgs, inputs: Sequence[Shape | None]
+) -> Expr | None:
+    """What ``__init__`` holds for a layer: its module, its own tensor, or nothing."""
+    if kind.torch_class is not None:
+        return module_call(kind.torch_call(args, [shape for shape in inputs if shape is not None]))
+    learned = kind.learned(args)
+    return learned_source(learned) if learned is not None else None
 
 
 def _modules(expressions: list[Expr | None]) -> list[Expr]:
@@ -498,12 +644,12 @@ def _dims(shape: Shape) -> tuple[int, ...]:
 
 
 def _nodes(body: Sequence[Node]) -> list[Node]:
-    """The nodes of a body and of its repeats, depth first (not inside block uses, which
-    their own class compares)."""
+    """The nodes of a body and of its repeats of a fixed count, depth first (not inside block
+    uses, which their own class compares, nor repeats the class counts, one module each)."""
     found: list[Node] = []
     for node in body:
         found.append(node)
-        if isinstance(node, Group) and node.block is None:
+        if isinstance(node, Group) and node.block is None and "repeat" not in node.traced:
             found += _nodes(node.body)
     return found
 
@@ -540,7 +686,7 @@ def _module_class(graph: Graph) -> list[str]:
     lines = _header(graph, MODULE_IMPORTS)[:-1]
     for section in sections:
         lines += ["", "", *section]
-    return lines + _main(cls)
+    return lines + _main(cls, graph)
 
 
 def generate(graph: Graph, module: bool = False) -> str:

@@ -8,18 +8,34 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch import nn
 
 from netspec.ir import INPUT, Graph, Layer, Node, last_uses
-from netspec.layers.base import TorchCall
+from netspec.layers.args import LayerArgs
+from netspec.layers.base import LayerKind, Learned, TorchCall, Unpacking, unpack
 
 
 def instantiate(call: TorchCall) -> nn.Module:
     """``nn.<module>(*args, **kwargs)``; the module name comes from a layer kind, not a spec."""
     return getattr(nn, call.module)(*call.args, **dict(call.kwargs))
+
+
+def make_learned(learned: Learned) -> nn.Parameter:
+    """A kind's own tensor, initialised as the generated code does."""
+    tensor = torch.empty(learned.shape)
+    fills = {
+        "zeros": lambda: nn.init.zeros_(tensor),
+        "ones": lambda: nn.init.ones_(tensor),
+        "constant": lambda: nn.init.constant_(tensor, learned.value),
+        "normal": lambda: tensor.normal_(std=learned.value),
+    }
+    with torch.no_grad():
+        fills[learned.fill]()
+    return nn.Parameter(tensor)
 
 
 def _module(node: Node) -> nn.Module | None:
@@ -33,6 +49,23 @@ def _module(node: Node) -> nn.Module | None:
     return nn.Sequential(*(_module(copy) for copy in node.body))  # type: ignore[arg-type]
 
 
+@dataclass(frozen=True)
+class _Step:
+    """One node of a level as ``forward`` runs it."""
+
+    local: str
+    expression: LayerKind[Any] | None  # an expression kind, evaluated on the values
+    args: LayerArgs | None
+    learned: bool  # the expression reads the level's parameter named ``local`` first
+    sources: tuple[str, ...]
+    outputs: tuple[str, ...]
+    unpacking: Unpacking
+    batch_second: frozenset[int]  # outputs to make batch-first
+    kind: LayerKind[Any] | None
+    keywords: dict[str, Any]  # of a module's forward call
+    done: list[str]  # values nothing later reads
+
+
 class SpecModule(nn.Module):
     """One level of a netspec network: its layers and blocks as named submodules, run in spec
     order. The whole network is one; so is each use of a block."""
@@ -42,27 +75,51 @@ class SpecModule(nn.Module):
         self.label = label
         self._source = source  # the name this level's input has
         self._output = output
-        self._steps: list[tuple[str, Any, Any, tuple[str, ...], str, list[str]]] = []
+        self._steps: list[_Step] = []
         freed = last_uses(body)
         for index, node in enumerate(body):
             module = _module(node)
             if module is not None:
                 self.add_module(node.local, module)
-            expression = node.kind if isinstance(node, Layer) and module is None else None
+            kind = node.kind if isinstance(node, Layer) else None
             args = node.args if isinstance(node, Layer) else None
+            learned = kind.learned(args) if kind is not None and args is not None else None
+            if learned is not None:
+                self.register_parameter(node.local, make_learned(learned))
             self._steps.append(
-                (node.local, expression, args, node.inputs, node.output_name, freed.get(index, []))
+                _Step(
+                    node.local,
+                    kind if kind is not None and module is None else None,
+                    args,
+                    learned is not None,
+                    node.inputs,
+                    node.output_names if isinstance(node, Layer) else (node.output_name,),
+                    kind.unpacking(args) if kind is not None and args is not None else 0,
+                    kind.batch_second(args)
+                    if kind is not None and args is not None
+                    else frozenset(),
+                    kind,
+                    dict(kind.forward_keywords) if kind is not None else {},
+                    freed.get(index, []),
+                )
             )
 
     def forward(self, input: torch.Tensor) -> torch.Tensor:
         values = {self._source: input}
-        for local, expression, args, sources, output, done in self._steps:
-            operands = [values[source] for source in sources]
-            if expression is None:
-                values[output] = self._modules[local](operands[0])  # type: ignore[misc]
+        for step in self._steps:
+            operands = [values[source] for source in step.sources]
+            if step.expression is None:
+                if step.kind is not None:
+                    operands = step.kind.call_operands(operands)
+                result = self._modules[step.local](*operands, **step.keywords)  # type: ignore[misc]
             else:
-                values[output] = expression.evaluate(args, operands)
-            for value in done:  # drop what nothing later reads, as the compiled code does
+                if step.learned:
+                    operands.insert(0, getattr(self, step.local))
+                result = step.expression.evaluate(step.args, operands)
+            for index, value in unpack(step.unpacking, result).items():
+                batch_first = value.transpose(0, 1) if index in step.batch_second else value
+                values[step.outputs[index]] = batch_first
+            for value in step.done:  # drop what nothing later reads, as the compiled code does
                 values.pop(value, None)
         return values[self._output]
 
@@ -79,4 +136,4 @@ def build_module(graph: Graph, module: bool = False) -> nn.Module:
     return SpecModule(graph.body, INPUT, graph.body[-1].output_name, graph.name)
 
 
-__all__ = ["SpecModule", "build_module", "instantiate"]
+__all__ = ["SpecModule", "build_module", "instantiate", "make_learned"]

@@ -42,13 +42,19 @@ FAMILIES: dict[str, Family] = {
     "linear": Family("Linear", "#ffedd5", "#ea580c"),
     "reshape": Family("Reshaping", "#f1f5f9", "#64748b"),
     "merge": Family("Merging branches", "#fce7f3", "#db2777"),
+    "reduce": Family("Reductions", "#ccfbf1", "#0d9488"),
+    "sequence": Family("Sequences and attention", "#e0e7ff", "#4f46e5"),
 }
 
 REGISTRY: dict[str, LayerKind[Any]] = {}
 ArgsT = TypeVar("ArgsT", bound=LayerArgs)
+OperandT = TypeVar("OperandT")  # a tensor, or the source of one
 
 
 ParamShapes = dict[str, tuple[int, ...]]
+# How a call's result holds a kind's outputs: an output's index, None for an element nothing
+# reads (attention weights), or a tuple of these: ``(0, (1, 2))`` is LSTM's out, (h_n, c_n).
+Unpacking = int | None | tuple["Unpacking", ...]
 
 
 @dataclass(frozen=True)
@@ -62,6 +68,7 @@ class Inferred:
     shape: Shape | None
     weights: ParamShapes | None = field(default_factory=dict)
     macs: int | None = 0
+    more: tuple[Shape | None, ...] = ()  # the shapes of outputs 1, 2, … of a kind with several
 
     @property
     def params(self) -> int | None:
@@ -86,6 +93,16 @@ class TorchCall:
     module: str  # an attribute of torch.nn, named by a layer kind, never by a spec
     args: tuple[Value, ...] = ()
     kwargs: tuple[tuple[str, Value], ...] = ()
+
+
+@dataclass(frozen=True)
+class Learned:
+    """A tensor a kind learns itself (a class token, a position embedding, a layer scale),
+    held as an ``nn.Parameter`` of the enclosing module and initialised as torchvision does."""
+
+    shape: tuple[int, ...]
+    fill: str  # "zeros", "ones", "constant" (to ``value``) or "normal" (std ``value``)
+    value: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -145,6 +162,10 @@ class LayerKind(Generic[ArgsT]):
     min_inputs: ClassVar[int] = 1
     max_inputs: ClassVar[int | None] = 1
     aliases: ClassVar[tuple[str, ...]] = ()  # other tools' names, only for "did you mean"
+    # Keywords of the module's forward call: ``self.attention(x, x, x, need_weights=False)``.
+    forward_keywords: ClassVar[tuple[tuple[str, Value], ...]] = ()
+    # Dtypes its inputs may have; the others need a float tensor (an embedding comes first).
+    input_dtypes: ClassVar[frozenset[str]] = frozenset({"float32"})
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -174,6 +195,10 @@ class LayerKind(Generic[ArgsT]):
             raise TypeError(f"layer kind {cls.name!r} is defined twice")
         REGISTRY[cls.name] = cls()
 
+    def takes(self, count: int) -> bool:
+        """Whether it reads this many inputs."""
+        return self.min_inputs <= count <= (self.max_inputs or count)
+
     def infer(self, args: ArgsT, inputs: Sequence[Shape | None], report: Reporter) -> Inferred:
         """Output shape, params and MACs for these inputs; problems go to ``report``."""
         raise NotImplementedError
@@ -190,6 +215,43 @@ class LayerKind(Generic[ArgsT]):
     def describe(self, args: ArgsT, inputs: Sequence[Shape | None]) -> str:
         """Its key hyperparameters in a few words, for diagrams: ``5×5 → 6 ch, pad 2``."""
         return ""
+
+    # --- several outputs ------------------------------------------------------------------------
+
+    def learned(self, args: ArgsT) -> Learned | None:
+        """The tensor an expression kind learns itself, if any: its ``expression`` and
+        ``evaluate`` then get that tensor before their inputs."""
+        return None
+
+    def output_count(self, args: ArgsT) -> int:
+        """How many tensors it produces; a spec reads output k of layer ``a`` as ``a.k``."""
+        return 1
+
+    def unpacking(self, args: ArgsT) -> Unpacking:
+        """Where its outputs are in what its call returns (see ``Unpacking``)."""
+        count = self.output_count(args)
+        return 0 if count == 1 else tuple(range(count))
+
+    def batch_second(self, args: ArgsT) -> frozenset[int]:
+        """Outputs whose batch is dim 1 in what the call returns (an RNN's final states are
+        (layers, N, H)); netspec moves it first, so every value it passes on is batch-first."""
+        return frozenset()
+
+    def call_operands(self, operands: Sequence[OperandT]) -> list[OperandT]:
+        """What its call receives for these inputs (self-attention reads one three times)."""
+        return list(operands)
+
+    def chainable(self, args: ArgsT) -> bool:
+        """Whether it can be a step of an ``nn.Sequential``: a module reading one tensor and
+        returning one."""
+        return (
+            self.torch_class is not None
+            and self.max_inputs == 1
+            and self.min_inputs == 1
+            and self.output_count(args) == 1
+            and not self.forward_keywords
+            and self.call_operands([0]) == [0]
+        )
 
     # --- PyTorch --------------------------------------------------------------------------------
 
@@ -236,6 +298,21 @@ class LayerKind(Generic[ArgsT]):
     def evaluate(self, args: ArgsT, tensors: Sequence[Any]) -> Any:
         """The same expression on tensors (used by netspec.build)."""
         raise NotImplementedError(f"{self.name} is a module, not an expression")
+
+
+def unpack(structure: Unpacking, result: Any) -> dict[int, Any]:
+    """A call's result as its outputs by index (``unpacking`` says where each one is)."""
+    found: dict[int, Any] = {}
+
+    def visit(part: Unpacking, value: Any) -> None:
+        if isinstance(part, int):
+            found[part] = value
+        elif isinstance(part, tuple):
+            for inner, item in zip(part, value, strict=True):
+                visit(inner, item)
+
+    visit(structure, result)
+    return found
 
 
 def _same(value: object, default: object) -> bool:

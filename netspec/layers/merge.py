@@ -1,8 +1,9 @@
-"""Layers that join branches of a graph: add, concat."""
+"""Layers that join branches of a graph: add, mul, concat."""
 
 import functools
 import operator
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import Field
@@ -18,56 +19,125 @@ from netspec.layers.base import (
     valid,
 )
 from netspec.pysource import Atom, Expr, Keyword, Sum, call, list_of, literal
-from netspec.shapes import Shape
+from netspec.shapes import Dim, Shape
 
 
 def _listing(shapes: Sequence[Shape], names: Sequence[str]) -> str:
     return ", ".join(f"{shape} ('{name}')" for shape, name in zip(shapes, names, strict=True))
 
 
-class Add(LayerKind[NoArgs]):
-    name = "add"
+def broadcast(shapes: Sequence[Shape], report: Reporter) -> Shape | None:
+    """PyTorch's broadcasting of batched inputs: the output shape, or None after reporting the
+    first pair of inputs that do not broadcast.
+
+    Inputs must have one rank: PyTorch aligns the last dims, so a lower-rank input's batch
+    would meet a feature dim of the other. In each dim the sizes are equal or 1.
+    """
+
+    def shown(index: int) -> str:
+        shape = shapes[index]
+        names = report.input_names  # none while a block class is traced
+        name = names[index] if index < len(names) else f"input {index + 1}"
+        return f"{shape if shape.rank else 'a scalar'} ('{name}')"
+
+    first = shapes[0]
+    for index, shape in enumerate(shapes):
+        if shape.rank != first.rank:
+            report.error(
+                f"cannot broadcast {shown(0)} with {shown(index)}: their ranks differ "
+                f"({first.rank} and {shape.rank} dims besides the batch), so the batch of one "
+                "would line up with a feature dim of the other"
+            )
+            return None
+    dims: list[Dim] = []
+    for axis, column in enumerate(zip(*(s.dims for s in shapes), strict=True)):
+        sizes = [d for d in column if d is not None and d != 1]
+        if any(size != sizes[0] for size in sizes):
+            one = column.index(sizes[0])
+            other = next(i for i, d in enumerate(column) if d not in (None, 1, sizes[0]))
+            report.error(
+                f"cannot broadcast {shown(one)} with {shown(other)}: dim {axis + 1} is "
+                f"{column[one]} vs {column[other]}"
+            )
+            return None
+        # Where one input's dim is unknown another's may be known (≠ 1, it decides).
+        dims.append(sizes[0] if sizes else None if None in column else column[0])
+    return Shape(tuple(dims))
+
+
+@dataclass(frozen=True)
+class _Product(Expr):
+    """``a * b * c``, never split itself (pysource splits sums only)."""
+
+    operands: tuple[Expr, ...]
+
+    def flat(self) -> str:
+        return " * ".join(operand.flat() for operand in self.operands)
+
+
+class _Broadcasting(LayerKind[NoArgs]):
+    """An element-wise operation of its inputs, broadcast as PyTorch does."""
+
     family = "merge"
-    summary = "element-wise sum of its inputs (a residual connection)"
-    shape_rule = "All inputs must have the same shape (no broadcasting); output has that shape."
     torch_class = None
-    torch_expression = "x + y"
     min_inputs = 2
     max_inputs = None
     Args = NoArgs
-    examples = (
-        valid(None, (4, 5, 5), (4, 5, 5)),
-        valid(None, (3,), (3,), (3,)),
-        invalid(None, (4, 5), (4, 6), error="inputs must have one shape"),
-    )
 
     def infer(self, args: NoArgs, inputs: Sequence[Shape | None], report: Reporter) -> Inferred:
         if any(x is None for x in inputs):
             return NO_OUTPUT
         shapes: list[Shape] = list(inputs)  # type: ignore[arg-type]
-        first = shapes[0]
-        for shape in shapes[1:]:
-            mismatch = shape.rank != first.rank or any(
-                a is not None and b is not None and a != b
-                for a, b in zip(shape.dims, first.dims, strict=False)
-            )
-            if mismatch:
-                report.error(
-                    "inputs must have one shape, got " + _listing(shapes, report.input_names)
-                )
-                return NO_OUTPUT
-        # Where one input's dim is unknown another's may be known.
-        dims = tuple(
-            next((d for d in column if d is not None), None)
-            for column in zip(*(s.dims for s in shapes), strict=True)
-        )
-        return Inferred(Shape(dims))
+        output = broadcast(shapes, report)
+        return NO_OUTPUT if output is None else Inferred(output)
+
+
+BROADCAST_RULE = (
+    "Inputs broadcast as in PyTorch: one rank, and in each dim their sizes are equal or 1 "
+    "(C×H×W with C×1×1); the output takes the larger size. No params."
+)
+
+
+class Add(_Broadcasting):
+    name = "add"
+    summary = "element-wise sum of its inputs (a residual connection)"
+    shape_rule = BROADCAST_RULE
+    torch_expression = "x + y"
+    examples = (
+        valid(None, (4, 5, 5), (4, 5, 5)),
+        valid(None, (3,), (3,), (3,)),
+        valid(None, (4, 5, 5), (4, 1, 1)),
+        valid(None, (1, 5), (4, 1), (4, 5)),
+        invalid(None, (4, 5), (4, 6), error="cannot broadcast 4×5 ('in0') with 4×6 ('in1'): dim 2"),
+        invalid(None, (4, 5, 6), (6,), error="their ranks differ (3 and 1 dims besides the batch)"),
+    )
 
     def expression(self, args: NoArgs, operands: Sequence[Expr]) -> Expr:
         return Sum(tuple(operands))  # a + b + c
 
     def evaluate(self, args: NoArgs, tensors: Sequence[Any]) -> Any:
         return functools.reduce(operator.add, tensors)  # exactly a + b + c
+
+
+class Mul(_Broadcasting):
+    name = "mul"
+    summary = "element-wise product of its inputs (squeeze-and-excitation's channel scaling)"
+    shape_rule = BROADCAST_RULE
+    torch_expression = "x * y"
+    aliases = ("multiply", "Multiply")
+    examples = (
+        valid(None, (8, 5, 5), (8, 1, 1)),
+        valid(None, (3, 4), (3, 4)),
+        invalid(None, (8, 5, 5), (4, 1, 1), error="dim 1 is 8 vs 4"),
+    )
+
+    def expression(self, args: NoArgs, operands: Sequence[Expr]) -> Expr:
+        # A sum of one term prints as that term, and in parentheses on its own line where the
+        # statement is too long, as ruff formats a long product.
+        return Sum((_Product(tuple(operands)),))  # a * b * c
+
+    def evaluate(self, args: NoArgs, tensors: Sequence[Any]) -> Any:
+        return functools.reduce(operator.mul, tensors)  # exactly a * b * c
 
 
 class ConcatArgs(LayerArgs):

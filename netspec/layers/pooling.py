@@ -1,11 +1,12 @@
-"""Pooling: max and average pooling (1-D, 2-D) and their adaptive forms."""
+"""Pooling: max and average pooling (1-D, 2-D, 3-D) and their adaptive forms."""
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from pydantic import Field
 
 from netspec.layers.args import (
+    SPATIAL_NAMES,
     Bool,
     LayerArgs,
     OutputSizes,
@@ -26,7 +27,7 @@ from netspec.layers.base import (
 )
 from netspec.shapes import Shape, Window, format_dims
 
-LAYOUTS = {1: "C×L", 2: "C×H×W"}
+LAYOUTS = {1: "C×L", 2: "C×H×W", 3: "C×D×H×W"}
 
 
 class PoolArgs(LayerArgs):
@@ -63,13 +64,13 @@ def _avg_pool_args(dims: int) -> type[PoolArgs]:
         ceil_mode: Bool = Field(False, description="round the output size up, not down")
         count_include_pad: Bool = Field(True, description="count padding zeros in the average")
 
-    class AvgPool2dArgs(AvgPoolArgs):
+    # PyTorch's AvgPool1d has no divisor_override; its 2-D and 3-D pools do.
+    class AvgPoolDivisorArgs(AvgPoolArgs):
         divisor_override: PositiveInt | None = Field(None, description="divide by this instead")
 
-    if dims == 2:
-        return AvgPool2dArgs
-    AvgPoolArgs.__name__ = AvgPoolArgs.__qualname__ = f"AvgPool{dims}dArgs"
-    return AvgPoolArgs
+    model = AvgPoolArgs if dims == 1 else AvgPoolDivisorArgs
+    model.__name__ = model.__qualname__ = f"AvgPool{dims}dArgs"
+    return model
 
 
 class _PoolNd(LayerKind[PoolArgs]):
@@ -82,6 +83,8 @@ class _PoolNd(LayerKind[PoolArgs]):
         "dropping a last window that would start in the right padding), must be ≥ 1; "
         "padding ≤ kernel_size // 2; stride defaults to kernel_size. No params, no MACs."
     )
+    # PyTorch's avg_pool3d also wants each input size ≥ the kernel's, whatever the padding.
+    kernel_within_input: ClassVar[bool] = False
 
     def infer(self, args: PoolArgs, inputs: Sequence[Shape | None], report: Reporter) -> Inferred:
         (x,) = inputs
@@ -103,7 +106,21 @@ class _PoolNd(LayerKind[PoolArgs]):
             Window(size, k, s, p, d, args.ceil_mode)
             for size, k, s, p, d in zip(x.dims[1:], kernel, stride, padding, dilation, strict=True)
         ]
-        return Inferred(Shape((x.dims[0], *window_outputs(windows, report))))
+        sizes = window_outputs(windows, report)
+        if self.kernel_within_input and None not in sizes:
+            too_small = [
+                f"{name} = {w.size} < {w.kernel}"
+                for w, name in zip(windows, SPATIAL_NAMES[dims], strict=True)
+                if w.size is not None and w.size < w.kernel
+            ]
+            if too_small:
+                report.error(
+                    f"{self.name} needs every input size ≥ its kernel size, padding aside "
+                    f"(PyTorch's rule), got {', '.join(too_small)}",
+                    arg="kernel_size",
+                )
+                return NO_OUTPUT
+        return Inferred(Shape((x.dims[0], *sizes)))
 
     def describe(self, args: PoolArgs, inputs: Sequence[Shape | None]) -> str:
         kernel = format_dims(expand(args.kernel_size, self.spatial_dims))
@@ -166,6 +183,52 @@ class AvgPool2d(_PoolNd):
         valid({"kernel_size": 2, "stride": 1, "padding": 1}, (3, 5, 5)),
         valid({"kernel_size": 3, "ceil_mode": True, "divisor_override": 2}, (2, 7, 7)),
         invalid(3, (3, 2, 2), error="H_out = ⌊(2 − 3 + 2·0)/3⌋ + 1 = 0"),
+    )
+
+
+class MaxPool3d(_PoolNd):
+    name = "maxpool3d"
+    summary = "3-D max pooling over a C×D×H×W input"
+    torch_class = "MaxPool3d"
+    spatial_dims = 3
+    aliases = ("MaxPooling3D", "max_pool3d")
+    Args = _max_pool_args(3)
+    examples = (
+        valid(2, (4, 4, 8, 8)),
+        valid({"kernel_size": [1, 3, 3], "stride": [1, 2, 2], "padding": [0, 1, 1]}, (2, 3, 7, 7)),
+        valid({"kernel_size": 2, "stride": 1, "dilation": 2, "ceil_mode": True}, (1, 5, 5, 6)),
+        invalid(2, (3, 1, 4, 4), error="D_out = ⌊(1 − 2 + 2·0)/2⌋ + 1 = 0, must be ≥ 1"),
+        invalid({"kernel_size": 3, "padding": [0, 2, 0]}, (1, 4, 8, 8), error="padding 2 must"),
+        invalid(2, (4, 4), error="expects a C×D×H×W input"),
+    )
+
+
+class AvgPool3d(_PoolNd):
+    name = "avgpool3d"
+    summary = "3-D average pooling over a C×D×H×W input"
+    torch_class = "AvgPool3d"
+    spatial_dims = 3
+    kernel_within_input = True
+    shape_rule = _PoolNd.shape_rule.replace(
+        "No params", "Every input size must be ≥ kernel_size, padding aside. No params"
+    )
+    aliases = ("AveragePooling3D", "avg_pool3d")
+    Args = _avg_pool_args(3)
+    examples = (
+        valid(2, (3, 4, 6, 6)),
+        valid(
+            {"kernel_size": 3, "stride": 2, "padding": 1, "count_include_pad": False},
+            (2, 5, 5, 5),
+        ),
+        valid({"kernel_size": [2, 2, 3], "ceil_mode": True, "divisor_override": 3}, (1, 3, 5, 4)),
+        invalid(3, (1, 2, 5, 4), error="D_out = ⌊(2 − 3 + 2·0)/3⌋ + 1 = 0"),
+        invalid(
+            {"kernel_size": 3, "padding": 1},
+            (1, 2, 5, 5),
+            error="avgpool3d needs every input size ≥ its kernel size, padding aside (PyTorch's "
+            "rule), got D = 2 < 3",
+        ),
+        invalid({"kernel_size": 2, "divisor_override": 0}, (1, 4, 4, 4), error="divisor_override:"),
     )
 
 
@@ -256,4 +319,34 @@ class AdaptiveMaxPool2d(_AdaptivePoolNd):
         valid([3, 2], (2, 7, 5)),
         valid(1, (4, 3, 3)),
         invalid(2, (4,), error="expects a C×H×W input"),
+    )
+
+
+class AdaptiveAvgPool3d(_AdaptivePoolNd):
+    name = "adaptiveavgpool3d"
+    summary = "average pooling to a fixed D×H×W (1 gives global average pooling)"
+    torch_class = "AdaptiveAvgPool3d"
+    spatial_dims = 3
+    aliases = ("GlobalAveragePooling3D", "adaptive_avg_pool3d")
+    Args = _adaptive_args(3)
+    examples = (
+        valid(1, (8, 3, 7, 7)),
+        valid([None, 2, 3], (3, 4, 5, 6)),
+        invalid(2, (5, 5), error="expects a C×D×H×W input"),
+        invalid([2, 2], (4, 2, 5, 5), error="expected an integer ≥ 1 or a list of 3 integers"),
+    )
+
+
+class AdaptiveMaxPool3d(_AdaptivePoolNd):
+    name = "adaptivemaxpool3d"
+    summary = "max pooling to a fixed D×H×W (1 gives global max pooling)"
+    torch_class = "AdaptiveMaxPool3d"
+    spatial_dims = 3
+    aliases = ("GlobalMaxPooling3D", "adaptive_max_pool3d")
+    Args = _adaptive_args(3)
+    examples = (
+        valid([2, 3, None], (2, 4, 7, 5)),
+        valid(1, (4, 3, 3, 3)),
+        invalid(2, (5, 5), error="expects a C×D×H×W input"),
+        invalid(0, (1, 2, 2, 2), error="expected an integer ≥ 1"),
     )

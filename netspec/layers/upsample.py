@@ -162,6 +162,11 @@ class Upsample(LayerKind[UpsampleArgs]):
             return NO_OUTPUT
         return Inferred(Shape((x.dims[0], *sizes)))
 
+    def accepts_bare(self) -> bool:
+        # Every argument has a default, yet one of size and scale_factor must be given: the
+        # reference and the JSON Schema must not offer ``- upsample`` alone.
+        return False
+
     def describe(self, args: UpsampleArgs, inputs: Sequence[Shape | None]) -> str:
         if args.size is not None:
             size = args.size if isinstance(args.size, tuple) else (args.size,)

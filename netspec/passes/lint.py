@@ -29,7 +29,7 @@ def lint(graph: Graph, train: TrainConfig) -> list[Diagnostic]:
             in_context=True,
         )
         for layer in layers[:-1]
-        if not graph.consumers(layer.name)
+        if not any(graph.consumers(value) for value in layer.output_names)
     ]
     for layer in layers:
         if getattr(layer.args, "inplace", False):

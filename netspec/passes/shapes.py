@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 from math import prod
+from typing import Any
 
 from netspec.diagnostics import Diagnostic, Severity
 from netspec.ir import INPUT, Graph, Layer
-from netspec.layers.base import Inferred
+from netspec.layers.base import Inferred, LayerKind, Reporter
 from netspec.limits import INT64_MAX
 from netspec.shapes import Shape, format_dims, unknown
 
@@ -58,20 +59,38 @@ def infer_shapes(graph: Graph) -> list[Diagnostic]:
         inputs = tuple(shapes.get(source) for source in layer.inputs)
         layer.input_shapes = inputs
         kind = layer.kind
-        usable = (
-            kind is not None
-            and layer.args is not None
-            and kind.min_inputs <= len(inputs) <= (kind.max_inputs or len(inputs))
-        )
-        if kind is None or layer.args is None or not usable:
-            shapes[layer.name] = None
+        if kind is None or layer.args is None or not kind.takes(len(inputs)):
+            shapes |= dict.fromkeys(layer.output_names)
             continue
         reporter = _LayerReporter(layer, graph.file)
-        layer.inferred = _representable(kind.infer(layer.args, inputs, reporter), reporter)
+        if _dtypes_fit(kind, inputs, reporter):
+            inferred = kind.infer(layer.args, inputs, reporter)
+        else:
+            inferred = Inferred(None, None, None)
+        layer.inferred = _representable(inferred, reporter)
         diagnostics.extend(reporter.diagnostics)
         layer.failed = any(d.is_error for d in reporter.diagnostics)
-        shapes[layer.name] = layer.inferred.shape
+        shapes |= zip(layer.output_names, layer.outputs, strict=True)
     return diagnostics
+
+
+def _dtypes_fit(kind: LayerKind[Any], inputs: tuple[Shape | None, ...], report: Reporter) -> bool:
+    """Token ids (long) reach only the kinds that read them, like PyTorch's own modules."""
+    for source, shape in zip(report.input_names, inputs, strict=True):
+        if shape is None or shape.dtype in kind.input_dtypes:
+            continue
+        if shape.dtype == "long":
+            report.error(
+                f"expects a float tensor, but '{source}' holds token ids (long); an "
+                "embedding turns them into vectors"
+            )
+        else:
+            report.error(
+                f"expects token ids (an input with dtype: long), but '{source}' holds "
+                f"{shape.dtype} values"
+            )
+        return False
+    return True
 
 
 def _representable(inferred: Inferred, report: _LayerReporter) -> Inferred:

@@ -14,6 +14,7 @@ A block may use other blocks, never itself, directly or through others.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +27,11 @@ from netspec.spec.entries import Entry, Findings, read_entries
 BLOCK_KEYS = ("params", "layers")
 # The generated class of a block takes its input's channels first, under this name.
 INPUT_CHANNELS = "in_channels"
+# The sizes of its input a block may read in expressions: dim 1 (channels, or the features of
+# a vector) and the last dim (a sequence's features).
+INPUT_FEATURES = "in_features"
+INPUT_SIZES = (INPUT_CHANNELS, INPUT_FEATURES)
+_READS_INPUT = re.compile(rf"\b({'|'.join(INPUT_SIZES)})\b")
 
 
 @dataclass(frozen=True)
@@ -35,6 +41,7 @@ class BlockDef:
     entries: tuple[Entry, ...]
     position: Position | None
     param_positions: dict[str, Position | None] = field(default_factory=dict)
+    reads: frozenset[str] = frozenset()  # the INPUT_SIZES its expressions read
 
     def uses(self) -> list[Entry]:
         return [entry for entry in self.entries if entry.block is not None]
@@ -96,7 +103,25 @@ def _read_block(name: str, body: Any, found: Findings, names: list[str]) -> Bloc
     entries = read_entries(layers, (*path, "layers"), found, names)
     if not params_ok:  # its uses would be judged against the wrong parameters
         return None
-    return BlockDef(name, params, tuple(entries), found.at(path, key=True), param_positions)
+    reads = frozenset(
+        word
+        for entry in entries
+        for text in _strings((entry.raw_args, entry.repeat))
+        for word in _READS_INPUT.findall(text)
+    )
+    position = found.at(path, key=True)
+    return BlockDef(name, params, tuple(entries), position, param_positions, reads)
+
+
+def _strings(value: Any) -> list[str]:
+    """Every string in a YAML value (where expressions are written)."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [text for item in value.values() for text in _strings(item)]
+    if isinstance(value, list | tuple):
+        return [text for item in value for text in _strings(item)]
+    return []
 
 
 def _read_params(
@@ -116,8 +141,8 @@ def _read_params(
     positions: dict[str, Position | None] = {}
     for name, default in raw.items():
         problem = name_problem(name, what="parameter name")
-        if problem is None and name == INPUT_CHANNELS:
-            problem = f"parameter name '{name}' is reserved: generated code uses it"
+        if problem is None and name in INPUT_SIZES:
+            problem = f"parameter name '{name}' is reserved: it is the size of the block's input"
         if problem:
             found.error(f"block '{block}': {problem}", (*path, name), key=True)
             continue

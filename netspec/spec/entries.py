@@ -16,12 +16,13 @@ parameters are known (see ``expand``).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any
 
 from netspec import layers as kinds
-from netspec.diagnostics import Diagnostic, Position, did_you_mean
+from netspec.diagnostics import Diagnostic, Position
 from netspec.layers.args import describe_value
 from netspec.layers.base import LayerKind
 from netspec.names import name_problem
@@ -71,6 +72,11 @@ class Entry:
     sources_positions: tuple[Position | None, ...] = ()
     repeat: Any = None  # as written: None, a number or (in a block) an expression
     repeat_position: Position | None = None
+    unknown_kind: str | None = None  # a kind as written that netspec does not know
+
+    @property
+    def written_kind(self) -> str | None:
+        return self.kind.name if self.kind else self.block or self.unknown_kind
 
     @property
     def usable(self) -> bool:
@@ -78,8 +84,10 @@ class Entry:
 
     @property
     def label(self) -> str:
-        """What automatic names are made of: the kind, or the block's name."""
-        return self.kind.name if self.kind else self.block or "layer"
+        """What automatic names are made of: the kind, or the block's name (an unknown kind
+        as written, where it makes a name)."""
+        written = self.written_kind
+        return written if written is not None and name_problem(written) is None else "layer"
 
 
 def read_entries(
@@ -119,6 +127,7 @@ def read_entry(
         return entry
     entry.kind = kinds.get(kind_key)
     if entry.kind is None:
+        entry.unknown_kind = kind_key
         found.error(
             f"unknown layer kind '{kind_key}'{_kind_hint(kind_key, blocks)}",
             entry.kind_path,
@@ -179,13 +188,48 @@ def _with_strays(item: dict[str, Any], kind_key: str) -> Any:
 
 
 def _kind_hint(word: str, blocks: Collection[str]) -> str:
-    hint = did_you_mean(word, [*(k.name for k in kinds.all_kinds()), *blocks])
-    if hint:
-        return hint
-    folded = {alias.lower(): kind for alias, kind in kinds.alias_table().items()}
-    if word.lower() in folded:
-        return f" (did you mean '{folded[word.lower()]}'?)"
-    return ""
+    """A suggestion only where the word spells a kind or block: its name in another case or
+    with ``_``/``-`` (``Conv2D``, ``layer_norm``), another tool's name for it (``dense``), or
+    a slip of a letter or two that changes no digit and is not a name inside another
+    (``lineer``, never ``relu6`` → ``relu`` or ``hardtanh`` → ``tanh``, which compute
+    something else)."""
+    spellings = {_folded(kind.name): kind.name for kind in kinds.all_kinds()}
+    spellings |= {_folded(alias): kind for alias, kind in kinds.alias_table().items()}
+    spellings |= {_folded(block): block for block in blocks}
+    folded = _folded(word)
+    if folded in spellings:
+        return f" (did you mean '{spellings[folded]}'?)"
+    slips = {name for key, name in spellings.items() if _slip(folded, key)}
+    return f" (did you mean '{slips.pop()}'?)" if len(slips) == 1 else ""
+
+
+def _folded(word: str) -> str:
+    return re.sub(r"[_\-\s]", "", word.lower())
+
+
+def _slip(typed: str, name: str) -> bool:
+    """One or two letters wrong, missing, extra or swapped (two only in a long name), the
+    digits unchanged, and neither word inside the other."""
+    if re.findall(r"\d", typed) != re.findall(r"\d", name) or typed in name or name in typed:
+        return False
+    allowed = 1 if len(name) < 8 else 2
+    return abs(len(typed) - len(name)) <= allowed and _distance(typed, name) <= allowed
+
+
+def _distance(a: str, b: str) -> int:
+    """Edits (insert, delete, replace, swap neighbours) from a to b; short words only."""
+    if len(a) > 64 or len(b) > 64:
+        return 99
+    rows = [list(range(len(b) + 1))]
+    for i, x in enumerate(a, 1):
+        row = [i]
+        for j, y in enumerate(b, 1):
+            cost = min(rows[-1][j] + 1, row[j - 1] + 1, rows[-1][j - 1] + (x != y))
+            if i > 1 and j > 1 and x == b[j - 2] and a[i - 2] == y:
+                cost = min(cost, rows[-2][j - 2] + 1)
+            row.append(cost)
+        rows.append(row)
+    return rows[-1][-1]
 
 
 def _read_siblings(item: dict[str, Any], entry: Entry, found: Findings) -> None:

@@ -17,12 +17,13 @@ from typing import Any
 from pydantic import ValidationError
 
 from netspec.diagnostics import Diagnostic, Position, did_you_mean
-from netspec.ir import INPUT, Group, Layer, Node, UseSite, use_context
+from netspec.ir import INPUT, Group, Layer, Node, UseSite, output_value, use_context
 from netspec.layers.args import LayerArgs, describe_value
 from netspec.layers.base import LayerKind
 from netspec.limits import MAX_BLOCK_DEPTH, MAX_LAYERS
+from netspec.shapes import Shape
 from netspec.spec import expr
-from netspec.spec.blocks import BlockDef
+from netspec.spec.blocks import INPUT_CHANNELS, INPUT_FEATURES, BlockDef
 from netspec.spec.entries import Entry, Findings, assign_names
 from netspec.spec.messages import explain
 from netspec.spec.model import SIBLING_KEYS
@@ -42,13 +43,52 @@ class Scope:
     traced_env: tuple[tuple[str, int], ...] = ()  # the block's parameters as traced ints
 
 
+class _Quiet:
+    """A shape rule's reporter for looking ahead: the shape pass reports the problems."""
+
+    def __init__(self, input_names: tuple[str, ...]) -> None:
+        self.input_names = input_names
+
+    def error(self, message: str, arg: str | None = None) -> None:
+        pass
+
+    def warning(self, message: str, arg: str | None = None) -> None:
+        pass
+
+
 class Expander:
-    def __init__(self, blocks: dict[str, BlockDef], cyclic: set[str], found: Findings) -> None:
+    def __init__(
+        self,
+        blocks: dict[str, BlockDef],
+        cyclic: set[str],
+        found: Findings,
+        input_shape: Shape | None = None,
+    ) -> None:
         self.blocks = blocks
         self.cyclic = cyclic
         self.found = found
         self.layer_count = 0
         self._too_large = False
+        # Shapes of the values made so far, worked out only when a block reads its input's
+        # sizes (``in_channels``): the layers in order, and how far they have been inferred.
+        self._made: list[Layer] = []
+        self._inferred = 0
+        self._shapes: dict[str, Shape | None] = {INPUT: input_shape}
+
+    def shape_of(self, value: str) -> Shape | None:
+        """The shape of a value made so far (None when unknown, after an error)."""
+        while value not in self._shapes and self._inferred < len(self._made):
+            layer = self._made[self._inferred]
+            self._inferred += 1
+            inputs = tuple(self._shapes.get(source) for source in layer.inputs)
+            outputs: tuple[Shape | None, ...] = ()
+            kind, args = layer.kind, layer.args
+            if kind is not None and args is not None and kind.takes(len(inputs)):
+                inferred = kind.infer(args, inputs, _Quiet(layer.inputs))
+                outputs = (inferred.shape, *inferred.more)
+            outputs += (None,) * (layer.output_count - len(outputs))
+            self._shapes |= zip(layer.output_names, outputs, strict=False)
+        return self._shapes.get(value)
 
     # --- diagnostics --------------------------------------------------------------------------
 
@@ -74,11 +114,12 @@ class Expander:
         """The nodes of entries in a scope, in order."""
         names = assign_names(list(entries), self._reporter(scope), self.found.doc.file)
         outputs: dict[str, str | None] = {}
+        counts: dict[str, int] = {}  # how many outputs each name has (a split's chunks)
         order = {name: entry for name, entry in zip(names, entries, strict=True)}
         previous = scope.input
         body: list[Node] = []
         for entry, local in zip(entries, names, strict=True):
-            sources = self._sources(entry, local, outputs, order, previous, scope)
+            sources = self._sources(entry, local, outputs, counts, order, previous, scope)
             qualified = scope.prefix + local
             count = self._count(entry, scope)
             node = (
@@ -90,6 +131,7 @@ class Expander:
             if node is not None:
                 body.append(node)
             outputs[local] = output
+            counts[local] = node.output_count if isinstance(node, Layer) else 1
             previous = output
         return body
 
@@ -104,6 +146,17 @@ class Expander:
             node = self._instance(entry, f"{qualified}.{copy}", sources, inner)
             if node is None:
                 break
+            if isinstance(node, Layer) and node.args is not None and not node.chainable:
+                self.report(
+                    f"repeat: copies of '{entry.label}' cannot be chained as modules (it is an "
+                    "operation, or takes or gives several tensors); write the copies out or put "
+                    "it in a block",
+                    (*entry.path, "repeat"),
+                    scope,
+                    layer=qualified,
+                    kind=entry.label,
+                )
+                return None
             copies.append(node)
             sources = (node.output_name,)
         if not copies:
@@ -141,6 +194,7 @@ class Expander:
         entry: Entry,
         local: str,
         outputs: dict[str, str | None],
+        counts: dict[str, int],
         order: dict[str, Entry],
         previous: str | None,
         scope: Scope,
@@ -159,10 +213,13 @@ class Expander:
                 )
             )
             problem = None
+            owner, dot, number = source.rpartition(".") if "." in source else (source, "", "")
             if source == INPUT:
                 target = scope.input
             elif source in outputs:
                 target = outputs[source]
+            elif dot and owner in outputs and number.isdigit() and str(int(number)) == number:
+                target, problem = self._output_of(owner, int(number), outputs, counts)
             else:
                 target = None
                 problem = self._dangling(source, local, outputs, order, scope)
@@ -171,6 +228,20 @@ class Expander:
             elif target is not None:
                 resolved.append(target)
         return tuple(resolved)
+
+    @staticmethod
+    def _output_of(
+        owner: str, index: int, outputs: dict[str, str | None], counts: dict[str, int]
+    ) -> tuple[str | None, str | None]:
+        """``from: a.1``: output 1 of layer ``a`` (output 0 is ``a`` itself)."""
+        value = outputs[owner]
+        count = counts[owner]
+        if index < count:
+            return (None if value is None else output_value(value, index)), None
+        if count == 1:
+            return None, f"from: '{owner}.{index}': '{owner}' has one output; read it as '{owner}'"
+        listed = ", ".join(f"{owner}.{k}" for k in range(count))
+        return None, f"from: '{owner}.{index}': '{owner}' has {count} outputs: {listed}"
 
     def _dangling(
         self,
@@ -234,7 +305,7 @@ class Expander:
             return value
         if isinstance(value, str) and scope.env is not None:
             try:
-                return expr.evaluate(expr.parse(value), scope.env, value)
+                return expr.whole(expr.parse(value), scope.env, value)
             except expr.ExprError as error:
                 self.report(f"{what}: {error}", path, scope, layer=layer, kind=kind)
                 return None
@@ -278,7 +349,8 @@ class Expander:
         traced: dict[str, Any],
     ) -> Layer:
         self.layer_count += 1
-        return Layer(
+        count = entry.kind.output_count(args) if entry.kind is not None and args else 1
+        layer = Layer(
             qualified,
             entry.kind,
             args,
@@ -288,7 +360,11 @@ class Expander:
             traced=traced,
             groups=scope.groups,
             uses=scope.uses,
+            output_count=count,
+            written_kind=entry.written_kind,
         )
+        self._made.append(layer)
+        return layer
 
     def _check_inputs(
         self, entry: Entry, kind: LayerKind, sources: tuple[str, ...], qualified: str, scope: Scope
@@ -337,11 +413,15 @@ class Expander:
             return None
         params, traced = found
         source = sources[0] if sources else None
+        sizes = self._input_sizes(block, source)
+        if sizes is None:
+            return None
+        env = params | sizes
         inner = Scope(
             prefix=qualified + ".",
-            env=params,
+            env=env,
             traced_env=tuple(
-                (name, expr.traced(value, expr.Name(name))) for name, value in params.items()
+                (name, expr.traced(value, expr.Name(name))) for name, value in env.items()
             ),
             block=block,
             input=source,
@@ -362,6 +442,17 @@ class Expander:
             traced=traced,
             parent=scope.groups[-1] if scope.groups else None,
         )
+
+    def _input_sizes(self, block: BlockDef, source: str | None) -> dict[str, int] | None:
+        """The sizes of its input a block reads (``in_channels``…); None when they are
+        unknown after an error above, which the shape pass reports."""
+        if not block.reads:
+            return {}
+        shape = self.shape_of(source) if source is not None else None
+        if shape is None or not shape.rank or not shape.known:
+            return None
+        known = {INPUT_CHANNELS: shape.dims[0], INPUT_FEATURES: shape.dims[-1]}
+        return {name: known[name] for name in block.reads}  # type: ignore[misc]
 
     def _params(
         self, entry: Entry, block: BlockDef, qualified: str, scope: Scope

@@ -1,15 +1,18 @@
-"""The small expression language of block parameters: ``channels * 2``, ``(width + 1) // 2``.
+"""The small expression language of block parameters: ``channels * 2``, ``max(8, c // 4)``.
 
-Names (a block's parameters), whole numbers, ``+ - * / //`` (also ``− × ÷``), unary minus and
-parentheses — parsed into a tree and evaluated by walking it, never handed to ``eval``. ``/``
-must divide exactly (sizes are whole numbers); ``//`` floors, as in Python. The same tree
-renders as Python source for generated code, where the names are the generated class's
-constructor arguments.
+Names (a block's parameters and its input's sizes), whole and decimal numbers, ``+ - * / //``
+(also ``− × ÷``), unary minus, parentheses and the functions ``min``, ``max``, ``round`` and
+``int`` — parsed into a tree and evaluated by walking it, never handed to ``eval``. Between
+whole numbers ``/`` must divide exactly (sizes are whole numbers); ``//`` floors, as in Python;
+a decimal makes the result a decimal, which only a decimal argument (a dropout rate) takes. The
+same tree renders as Python source for generated code, where the names are the generated
+class's constructor arguments.
 """
 
 from __future__ import annotations
 
 import functools
+import math
 import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
@@ -27,7 +30,7 @@ class ExprError(Exception):
 
 @dataclass(frozen=True)
 class Number:
-    value: int
+    value: int | float
 
 
 @dataclass(frozen=True)
@@ -47,9 +50,29 @@ class BinOp:
     right: Node
 
 
-Node = Number | Name | Negate | BinOp
+@dataclass(frozen=True)
+class Call:
+    function: str  # one of FUNCTIONS
+    arguments: tuple[Node, ...]
 
-_TOKEN = re.compile(r"\s*(?:(\d+)|([A-Za-z_][A-Za-z0-9_]*)|(//|[-+*/()×÷−]))")
+
+Node = Number | Name | Negate | BinOp | Call
+
+# name → (fewest, most) arguments; each is the Python builtin of that name, so generated code
+# computes what the checker did.
+FUNCTIONS: dict[str, tuple[int, int | None]] = {
+    "min": (2, None),
+    "max": (2, None),
+    "round": (1, 1),
+    "int": (1, 1),
+}
+SUPPORTED = (
+    "expressions have numbers, parameter names, + - * / //, parentheses and "
+    f"{', '.join(FUNCTIONS)}(…)"
+)
+
+_NUMBER = r"\d+\.\d*(?:[eE][-+]?\d+)?|\d+[eE][-+]?\d+|\d+"
+_TOKEN = re.compile(rf"\s*(?:({_NUMBER})|([A-Za-z_][A-Za-z0-9_]*)|(//|[-+*/(),×÷−]))")
 _CANONICAL = {"×": "*", "÷": "/", "−": "-"}
 _PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2, "//": 2}
 
@@ -61,7 +84,7 @@ def _tokens(text: str) -> list[str]:
         match = _TOKEN.match(stripped, position)
         if match is None:
             bad = stripped[position:].lstrip()[:1]
-            raise ExprError(f"unexpected {bad!r} in expression '{text}'")
+            raise ExprError(f"unexpected {bad!r} in expression '{text}': {SUPPORTED}")
         token = next(group for group in match.groups() if group is not None)
         tokens.append(_CANONICAL.get(token, token))
         position = match.end()
@@ -110,11 +133,39 @@ def parse(text: str) -> Node:
             negated = Negate(operand())
             depth -= 1
             return negated
-        if token.isdigit():
-            return Number(int(token))
+        if token[0].isdigit():
+            return Number(int(token) if token.isdigit() else _decimal(token, text))
         if token[0].isalpha() or token[0] == "_":
+            if peek() == "(":
+                return function(token)
             return Name(token)
         raise ExprError(f"unexpected '{token}' in expression '{text}'")
+
+    def function(called: str) -> Node:
+        nonlocal depth
+        if called not in FUNCTIONS:
+            hint = did_you_mean(called, FUNCTIONS)
+            raise ExprError(f"unknown function '{called}'{hint} in '{text}': {SUPPORTED}")
+        take()  # (
+        depth += 1
+        if depth > MAX_NESTING:
+            raise ExprError(f"expression '{text}' nests deeper than {MAX_NESTING} levels")
+        arguments = [expression(0)]
+        while peek() == ",":
+            take()
+            arguments.append(expression(0))
+        if peek() != ")":
+            raise ExprError(f"missing ')' after the arguments of {called} in '{text}'")
+        take()
+        depth -= 1
+        fewest, most = FUNCTIONS[called]
+        if len(arguments) < fewest or (most is not None and len(arguments) > most):
+            wanted = f"{fewest}" if fewest == most else f"at least {fewest}"
+            raise ExprError(
+                f"{called} takes {wanted} argument{'s' if wanted != '1' else ''}, got "
+                f"{len(arguments)} in '{text}'"
+            )
+        return Call(called, tuple(arguments))
 
     def expression(minimum: int) -> Node:
         left = operand()
@@ -125,8 +176,15 @@ def parse(text: str) -> Node:
 
     tree = expression(0)
     if position != len(tokens):
-        raise ExprError(f"unexpected '{tokens[position]}' in expression '{text}'")
+        raise ExprError(f"unexpected '{tokens[position]}' in expression '{text}': {SUPPORTED}")
     return tree
+
+
+def _decimal(token: str, text: str) -> float:
+    value = float(token)
+    if not math.isfinite(value):
+        raise ExprError(f"{token} is too large in '{text}'")
+    return value
 
 
 def as_expression(text: str, parameters: Collection[str]) -> Node | None:
@@ -146,7 +204,7 @@ def as_expression(text: str, parameters: Collection[str]) -> Node | None:
 
 
 @functools.lru_cache(maxsize=4096)
-def substitute(text: str, env: tuple[tuple[str, int], ...]) -> int | ExprError | None:
+def substitute(text: str, env: tuple[tuple[str, int], ...]) -> int | float | ExprError | None:
     """The value of ``text`` as an expression of the parameters ``env`` (traced ints, so the
     value is one too); None when the text is a word, not an expression (see
     ``as_expression``); the error when it cannot be computed. Memoised: each copy of a repeated
@@ -159,7 +217,7 @@ def substitute(text: str, env: tuple[tuple[str, int], ...]) -> int | ExprError |
         value = evaluate(tree, parameters, text)
     except ExprError as error:
         return error
-    return traced(value, tree)
+    return value if isinstance(value, float) else traced(value, tree)
 
 
 def names(tree: Node) -> set[str]:
@@ -169,13 +227,22 @@ def names(tree: Node) -> set[str]:
         return names(tree.operand)
     if isinstance(tree, BinOp):
         return names(tree.left) | names(tree.right)
+    if isinstance(tree, Call):
+        return set().union(*(names(argument) for argument in tree.arguments))
     return set()
 
 
-def evaluate(tree: Node, env: Mapping[str, int], text: str = "") -> int:
-    """The value of an expression with the names bound by ``env``; every step must fit in a
-    64-bit integer, as PyTorch's sizes do."""
-    value = _evaluate(tree, env, text)
+def evaluate(tree: Node, env: Mapping[str, int], text: str = "") -> int | float:
+    """The value of an expression with the names bound by ``env``: a whole number unless a
+    decimal took part. Every whole step must fit in a 64-bit integer, as PyTorch's sizes do."""
+    try:
+        value = _evaluate(tree, env, text)
+    except OverflowError:  # a whole number too large to mix with a decimal
+        raise ExprError(f"'{text or render(tree)}' is too large to compute") from None
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ExprError(f"{render(tree)} is not a finite number")
+        return value
     if not INT64_MIN <= value <= INT64_MAX:
         step = render(tree)
         where = f" in '{text}'" if text and step != text.strip() else ""
@@ -186,7 +253,33 @@ def evaluate(tree: Node, env: Mapping[str, int], text: str = "") -> int:
     return value
 
 
-def _evaluate(tree: Node, env: Mapping[str, int], text: str) -> int:
+def _step(tree: Node, env: Mapping[str, int], text: str, rounded: bool) -> int | float:
+    """An operand's value; a whole one must fit in 64 bits, as each step of PyTorch's size
+    arithmetic does."""
+    value = _evaluate(tree, env, text, rounded)
+    if isinstance(value, int) and not INT64_MIN <= value <= INT64_MAX:
+        step = render(tree)
+        where = f" in '{text}'" if text and step != text.strip() else ""
+        raise ExprError(
+            f"{step} = {value} is out of range{where}: sizes and counts are 64-bit "
+            f"(at most {INT64_MAX:,})"
+        )
+    return value
+
+
+def whole(tree: Node, env: Mapping[str, int], text: str = "") -> int:
+    """The value of an expression that must be a whole number (a size, a count)."""
+    value = evaluate(tree, env, text)
+    if isinstance(value, float):
+        raise ExprError(
+            f"'{text or render(tree)}' is {value:g}, expected a whole number: round it with "
+            "round(…) or int(…)"
+        )
+    return value
+
+
+def _evaluate(tree: Node, env: Mapping[str, int], text: str, rounded: bool = False) -> int | float:
+    """``rounded``: inside round(…) or int(…), where ``/`` divides as in Python."""
     if isinstance(tree, Number):
         return tree.value
     if isinstance(tree, Name):
@@ -196,9 +289,19 @@ def _evaluate(tree: Node, env: Mapping[str, int], text: str) -> int:
             raise ExprError(f"undefined parameter '{tree.name}'{hint}; the block has: {known}")
         return env[tree.name]
     if isinstance(tree, Negate):
-        return -evaluate(tree.operand, env, text)
-    left, right = evaluate(tree.left, env, text), evaluate(tree.right, env, text)
-    # Both fit in 64 bits, so even a product has at most 39 digits: the caller checks it.
+        return -_step(tree.operand, env, text, rounded)
+    if isinstance(tree, Call):
+        inner = rounded or tree.function in ("round", "int")
+        values = [_step(argument, env, text, inner) for argument in tree.arguments]
+        if tree.function == "min":
+            return min(values)
+        if tree.function == "max":
+            return max(values)
+        if tree.function == "round":
+            return round(values[0])
+        return int(values[0])
+    left = _step(tree.left, env, text, rounded)
+    right = _step(tree.right, env, text, rounded)
     if tree.operator == "+":
         return left + right
     if tree.operator == "-":
@@ -209,6 +312,8 @@ def _evaluate(tree: Node, env: Mapping[str, int], text: str) -> int:
         raise ExprError(f"division by zero in '{text or render(tree)}'")
     if tree.operator == "//":
         return left // right
+    if rounded or isinstance(left, float) or isinstance(right, float):
+        return left / right
     if left % right:
         raise ExprError(
             f"{left} / {right} is not a whole number in '{text or render(tree)}' "
@@ -217,19 +322,37 @@ def _evaluate(tree: Node, env: Mapping[str, int], text: str) -> int:
     return left // right
 
 
-def render(tree: Node, parent: int = 0) -> str:
+def render(tree: Node, parent: int = 0, rounded: bool = False) -> str:
     """Python source for the expression (``/`` becomes ``//``: it only ever divides exactly)."""
     if isinstance(tree, Number):
-        return str(tree.value)
+        return repr(tree.value)
     if isinstance(tree, Name):
         return tree.name
     if isinstance(tree, Negate):
-        return f"-{render(tree.operand, 3)}"
-    operator = "//" if tree.operator == "/" else tree.operator
+        return f"-{render(tree.operand, 3, rounded)}"
+    if isinstance(tree, Call):
+        inner = rounded or tree.function in ("round", "int")
+        arguments = ", ".join(render(argument, 0, inner) for argument in tree.arguments)
+        return f"{tree.function}({arguments})"
+    exact = not rounded and not _has_decimal(tree)  # then / only ever divides exactly
+    operator = "//" if tree.operator == "/" and exact else tree.operator
     level = _PRECEDENCE[tree.operator]
     # A right operand of the same precedence keeps its parentheses: a - (b - c), a * (b // c).
-    text = f"{render(tree.left, level)} {operator} {render(tree.right, level + 1)}"
+    text = (
+        f"{render(tree.left, level, rounded)} {operator} {render(tree.right, level + 1, rounded)}"
+    )
     return f"({text})" if level < parent else text
+
+
+def _has_decimal(tree: Node) -> bool:
+    """Whether a decimal takes part (then ``/`` divides as it does in Python)."""
+    if isinstance(tree, Number):
+        return isinstance(tree.value, float)
+    if isinstance(tree, Negate):
+        return _has_decimal(tree.operand)
+    if isinstance(tree, BinOp):
+        return _has_decimal(tree.left) or _has_decimal(tree.right)
+    return False
 
 
 class Traced(int):
@@ -284,6 +407,19 @@ class Traced(int):
 
     def __rfloordiv__(self, other: object) -> int:  # type: ignore[override]
         return self._combine("//", other, self) if _is_int(other) else NotImplemented
+
+
+def renamed(tree: Node, names: Mapping[str, str]) -> Node:
+    """The same expression with names replaced (``groups`` → ``self.groups``)."""
+    if isinstance(tree, Name):
+        return Name(names.get(tree.name, tree.name))
+    if isinstance(tree, Negate):
+        return Negate(renamed(tree.operand, names))
+    if isinstance(tree, BinOp):
+        return BinOp(tree.operator, renamed(tree.left, names), renamed(tree.right, names))
+    if isinstance(tree, Call):
+        return Call(tree.function, tuple(renamed(a, names) for a in tree.arguments))
+    return tree
 
 
 def _is_int(value: object) -> bool:

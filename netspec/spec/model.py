@@ -62,8 +62,19 @@ def _representable_input(sizes: list[int]) -> list[int]:
 
 
 InputSize = Annotated[
-    list[PositiveInt], Field(min_length=1, max_length=3), AfterValidator(_representable_input)
+    list[PositiveInt], Field(min_length=1, max_length=4), AfterValidator(_representable_input)
 ]
+# What the network's input tensor holds: floats (images, features) or token ids.
+InputDtype = Literal["float32", "long"]
+
+
+class InputTensor(BaseModel):
+    """``input: {shape: [128], dtype: long}``: a size and what the tensor holds."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    shape: InputSize = Field(description="sizes without the batch")
+    dtype: InputDtype = Field("float32", description="long: integer token ids for an embedding")
 
 
 class SpecHeader(BaseModel):
@@ -73,8 +84,9 @@ class SpecHeader(BaseModel):
 
     name: SpecName = Field(description="identifier of the network; names the generated class")
     description: Annotated[str, Field(strict=True)] | None = None
-    input: InputSize = Field(
-        description="input size without the batch: [C, H, W], [C, L] or [features]"
+    input: InputSize | InputTensor = Field(
+        description="input size without the batch: [C, H, W], [C, L], [features], or "
+        "{shape: [T], dtype: long} for token ids"
     )
     blocks: dict[str, Any] | None = Field(
         None, description="reusable sub-networks with parameters, used like layer kinds"

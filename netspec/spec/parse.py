@@ -17,11 +17,12 @@ from netspec.diagnostics import Diagnostic, did_you_mean
 from netspec.ir import Graph
 from netspec.layers.args import describe_value
 from netspec.names import name_problem
+from netspec.shapes import Shape
 from netspec.spec.blocks import read_blocks
 from netspec.spec.entries import Findings, read_entries
 from netspec.spec.expand import Expander, Scope
 from netspec.spec.messages import explain
-from netspec.spec.model import TOP_LEVEL_KEYS, Spec, SpecHeader, TrainConfig
+from netspec.spec.model import TOP_LEVEL_KEYS, InputTensor, Spec, SpecHeader, TrainConfig
 from netspec.spec.source import SourceDoc
 
 
@@ -56,18 +57,26 @@ def parse_spec(doc: SourceDoc) -> tuple[Spec | None, list[Diagnostic]]:
         [n for n in raw_blocks if isinstance(n, str)] if isinstance(raw_blocks, dict) else []
     )
     entries = read_entries(raw_layers, ("layers",), found, block_names)  # invalid ones too
-    expander = Expander(blocks, cyclic, found)
+    good = {k: v for k, v in header_data.items() if k not in bad_fields}
+    written_input = good.get("input")
+    tensor = InputTensor.model_validate(
+        written_input if isinstance(written_input, dict) else {"shape": written_input or [1]}
+    )
+    input_size = tuple(tensor.shape) if written_input is not None else None
+    input_shape = Shape(input_size, dtype=tensor.dtype) if input_size else None
+    expander = Expander(blocks, cyclic, found, input_shape)
     body = expander.expand(entries, Scope(prefix="", env=None, block=None))
 
-    good = {k: v for k, v in header_data.items() if k not in bad_fields}
-    input_size = tuple(good["input"]) if "input" in good else None
     name = good.get("name") or _fallback_name(doc.file)
     block_params = {block.name: dict(block.params) for block in blocks.values()}
+    block_reads = {block.name: block.reads for block in blocks.values()}
     spec = Spec(
         file=doc.file,
         name=name,
         input_size=input_size,
-        graph=Graph(name, input_size, body, doc.file, block_params),
+        graph=Graph(
+            name, input_size, body, doc.file, block_params, tensor.dtype, block_reads=block_reads
+        ),
         train=TrainConfig.model_validate(good.get("train", {})),
         description=good.get("description"),
         input_position=found.at(("input",)),
@@ -87,7 +96,10 @@ def _validate_header(data: dict[str, Any], found: Findings) -> set[str]:
     except ValidationError as error:
         bad = set()
         for problem in error.errors(include_url=False):
-            loc = tuple(problem["loc"])
+            loc = _input_branch(problem["loc"], data.get("input"))
+            if loc is None:
+                continue
+            problem["loc"] = loc
             bad.add(str(loc[0]))
             if problem["type"] == "missing":
                 if len(loc) == 1:
@@ -107,7 +119,20 @@ def _validate_header(data: dict[str, Any], found: Findings) -> set[str]:
     return set()
 
 
+def _input_branch(loc: tuple[Any, ...], written: Any) -> tuple[Any, ...] | None:
+    """``input`` is a list of sizes or a mapping: a problem is told for the form written (the
+    other form's complaint is dropped), at the key it concerns."""
+    if len(loc) < 2 or loc[0] != "input":
+        return tuple(loc)
+    as_mapping = loc[1] == "InputTensor"
+    if as_mapping != isinstance(written, dict):
+        return None
+    return ("input", *loc[2:])
+
+
 def _model_fields_at(loc: tuple[Any, ...]) -> tuple[str, ...]:
+    if loc == ("input",):
+        return tuple(InputTensor.model_fields)
     return tuple(TrainConfig.model_fields) if loc == ("train",) else TOP_LEVEL_KEYS
 
 
@@ -122,8 +147,9 @@ def _header_message(problem: Mapping[str, Any]) -> str:
     list_problem = problem["type"] in ("list_type", "too_short", "too_long")
     if problem["loc"] == ("input",) and list_problem:
         return (
-            "expected a list of 1 to 3 sizes without the batch ([C, H, W], [C, L] or "
-            f"[features]), got {describe_value(problem['input'])}"
+            "expected a list of 1 to 4 sizes without the batch ([C, H, W], [C, L] or "
+            f"[features]) or a mapping {{shape: [...], dtype: long}}, got "
+            f"{describe_value(problem['input'])}"
         )
     if problem["loc"] == ("layers",) and list_problem:
         return f"expected a list of at least one layer, got {describe_value(problem['input'])}"

@@ -401,6 +401,27 @@ def _control_characters(text: str, file: str) -> list[Diagnostic]:
     return found
 
 
+_BARE_KIND = re.compile(r"\s*-\s+([A-Za-z_][A-Za-z0-9_]*)\s*(#.*)?")
+_SIBLING_LINE = re.compile(r"\s*(name|from|repeat)\s*:")
+
+
+def _bare_kind_hint(text: str, position: Position | None) -> str:
+    """``- relu`` then ``name: act`` below it: the kind needs a colon to take siblings."""
+    if position is None or position.line < 2:
+        return ""
+    lines = text.splitlines()
+    if position.line > len(lines) or not _SIBLING_LINE.match(lines[position.line - 1]):
+        return ""
+    above = _BARE_KIND.fullmatch(lines[position.line - 2])
+    if above is None:
+        return ""
+    kind = above.group(1)
+    return (
+        f"; a bare '- {kind}' is complete on its line: to give it a name, from or repeat, "
+        f"write '- {kind}:' (with a colon) and put those keys under it"
+    )
+
+
 def _within(position: Position | None, text: str) -> Position | None:
     """A place past the end of a file without a final newline (where the parser reads one)
     moved back to the end of its last line, so that an editor can go there."""
@@ -420,7 +441,10 @@ def _yaml_error(error: YAMLError, file: str, text: str) -> Diagnostic:
             problem = problem.split(" ", 3)[3]
             found = text[mark.index : mark.index + 1] if mark is not None else ""
             problem += f", but got {found!r}" if found.strip() else ", but the line ends"
-        return Diagnostic(f"invalid YAML: {problem}", file, _within(_position(mark), text))
+        position = _within(_position(mark), text)
+        return Diagnostic(
+            f"invalid YAML: {problem}{_bare_kind_hint(text, position)}", file, position
+        )
     message = str(error)
     # Some errors carry only a character offset: turn it into a line and column.
     offset = re.search(r'in "[^"]*", position (\d+)', message)
