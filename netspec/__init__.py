@@ -17,7 +17,9 @@ from netspec.diagnostics import Diagnostic, SpecError
 from netspec.version import __version__ as __version__
 
 if TYPE_CHECKING:
-    from torch import nn
+    from collections.abc import Mapping
+
+    from torch import Tensor, nn
 
 
 def _checked(spec: CheckedSpec | str | Path) -> CheckedSpec:
@@ -43,6 +45,22 @@ def build(spec: CheckedSpec | str | Path, module: bool = False) -> nn.Module:
     return build_module(_checked(spec).valid_graph(), module=module)
 
 
+def load_torchvision_weights(
+    model: nn.Module, reference: nn.Module | Mapping[str, Tensor]
+) -> dict[str, str]:
+    """Copy a torchvision model's weights (or any model's, or a state_dict) into a model built
+    from a spec written in its layer order: tensors are matched by position and must agree in
+    size. Returns ``{our name: theirs}``; raises ``ValueError`` naming the first mismatch.
+
+        reference = torchvision.models.resnet50(weights="DEFAULT")
+        model = netspec.build("specs/zoo/resnet50.yaml")
+        netspec.load_torchvision_weights(model, reference)
+    """
+    from netspec.backends.weights import load_weights_in_order
+
+    return load_weights_in_order(model, reference)
+
+
 __all__ = [
     "CheckedSpec",
     "Diagnostic",
@@ -52,4 +70,5 @@ __all__ = [
     "check_text",
     "compile_source",
     "load",
+    "load_torchvision_weights",
 ]
