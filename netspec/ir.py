@@ -139,10 +139,10 @@ class Group:
     name: str  # qualified
     block: str | None
     label: str  # what is repeated (a kind or a block), or the block's name
-    input: str  # what its first node reads
+    inputs: tuple[str, ...]  # what it reads: a block's inputs (``input``, ``input.1``…)
     body: list[Node]
     position: Position | None
-    parameters: dict[str, int] = field(default_factory=dict)  # a block use's parameters
+    parameters: dict[str, int | float] = field(default_factory=dict)  # a block use's
     count: int = 1  # a repeat's copies
     # A block use's parameters and a repeat's count where written as expressions of the
     # enclosing block's parameters (``expr.Traced``), for the enclosing block's class.
@@ -163,8 +163,9 @@ class Group:
         return self.name.count(".") + 1
 
     @property
-    def inputs(self) -> tuple[str, ...]:
-        return (self.input,)
+    def input(self) -> str:
+        """Its first input."""
+        return self.inputs[0]
 
     @property
     def output_name(self) -> str:
@@ -209,7 +210,7 @@ class Graph:
     body: list[Node]
     file: str = "<spec>"
     # Each block's parameters and their defaults (None: a use must give it).
-    block_params: dict[str, dict[str, int | None]] = field(default_factory=dict)
+    block_params: dict[str, dict[str, int | float | None]] = field(default_factory=dict)
     input_dtype: str = "float32"
     # The sizes of its input each block reads in expressions (``in_features``): its class
     # takes them as constructor arguments.

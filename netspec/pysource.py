@@ -37,6 +37,9 @@ def literal(value: Value) -> str:
         render = getattr(value, "render", None)
         return render() if callable(render) else str(int(value))
     if isinstance(value, float):
+        render = getattr(value, "render", None)
+        if callable(render):  # a decimal a block's class computes from its arguments
+            return render()
         text = repr(value)
         if text in ("nan", "inf", "-inf"):
             raise ValueError(f"no literal for {text}")
@@ -167,6 +170,17 @@ class Sum(Expr):
         return " + ".join(o.flat() for o in self.operands)
 
 
+@dataclass(frozen=True)
+class Repeated(Expr):
+    """``*(module for _ in range(count))``: copies of one module, as a starred argument."""
+
+    module: Expr
+    count: str  # an expression of validated names and numbers
+
+    def flat(self) -> str:
+        return f"*({self.module.flat()} for _ in range({self.count}))"
+
+
 # --- formatting ----------------------------------------------------------------------------------
 
 
@@ -199,6 +213,13 @@ def format_line(indent: str, prefix: str, expr: Expr, suffix: str = "") -> list[
         return [*lines, f"{indent}){suffix}"]
     if isinstance(expr, Keyword):
         return format_line(indent, f"{prefix}{expr.key}=", expr.value, suffix)
+    if isinstance(expr, Repeated):  # ruff splits at the brackets, then before `for`
+        loop = f"for _ in range({expr.count})"
+        body = f"{expr.module.flat()} {loop}"
+        if _fits(inner + body):
+            return [f"{indent}{prefix}*(", inner + body, f"{indent}){suffix}"]
+        module = format_line(inner, "", expr.module)
+        return [f"{indent}{prefix}*(", *module, inner + loop, f"{indent}){suffix}"]
     return [flat]  # an atom too long for a line: nothing to split
 
 

@@ -111,10 +111,17 @@ def layer_table(checked: CheckedSpec, depth: int | None = None) -> Text:
     graph = checked.graph
     shown = shown_nodes(graph, depth)
     owner = owners(shown)
+    producer = {value: layer.name for layer in graph.layers() for value in layer.output_names}
+
+    def shown_as(value: str) -> str:
+        """The row a value comes from; ``split.1`` where it is a layer's second output."""
+        row = owner.get(value, value)
+        return value if producer.get(value) == row else row
+
     reads: list[str] = []
     previous = INPUT
     for unit in shown:
-        sources = [owner.get(s, s) for s in external_inputs(unit, owner)]
+        sources = [shown_as(s) for s in external_inputs(unit, owner)]
         reads.append("" if sources == [previous] else ", ".join(dict.fromkeys(sources)))
         previous = unit.name
     show_inputs = any(reads)

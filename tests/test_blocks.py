@@ -189,7 +189,7 @@ def test_a_problem_in_a_block_is_reported_once_for_all_its_uses() -> None:
         (
             "params: {n: 1}\n    layers:\n      - linear: n",
             "- blk: {n: wide}",
-            "spec.yaml:9:14: blk 'blk_1': n: expected a whole number, got 'wide' (a string)",
+            "spec.yaml:9:14: blk 'blk_1': n: expected a number, got 'wide' (a string)",
         ),
         (
             "layers:\n      - linear: 3\n        from: outside",
@@ -240,7 +240,7 @@ def test_block_definitions_are_checked() -> None:
       relu:
         layers: [relu]
       b:
-        params: {in_channels: 1, width: 1.5}
+        params: {in_channels: 1, width: wide}
         layer: []
     layers: [relu]
     """
@@ -249,8 +249,8 @@ def test_block_definitions_are_checked() -> None:
         "spec.yaml:6:3: block 'b': expected a non-empty list of layers, got nothing (null)",
         "spec.yaml:7:14: block 'b': parameter name 'in_channels' is reserved: it is the "
         "size of the block's input",
-        "spec.yaml:7:37: block 'b': parameter 'width': expected a whole number or null (no "
-        "default), got 1.5",
+        "spec.yaml:7:37: block 'b': parameter 'width': expected a number or null (no "
+        "default), got 'wide' (a string)",
         "spec.yaml:8:5: block 'b': unknown key 'layer' (did you mean 'layers'?); a block has "
         "params and layers",
     ]

@@ -190,8 +190,11 @@ def test_linear_acts_on_the_last_dim() -> None:
     assert output("[3, 8, 8]", "linear: 10") == (3, 8, 10)
     assert warning_lines(yaml) == [
         "spec.yaml:4:5: warning: linear 'linear_1': linear acts on the last dim of the 3×8×8 "
-        "input, not on all of it; add a flatten before it to use every feature"
+        "input, not on all of it; add a flatten before it to use every feature (or write "
+        "in_features to say the last dim is meant)"
     ]
+    # written, it says the last dim is meant: no warning
+    assert warning_lines(chain("[3, 8, 8]", "linear: {in_features: 8, out_features: 10}")) == []
     assert error_lines(chain("[16, 5, 5]", "linear: {in_features: 400, out_features: 3}")) == [
         "spec.yaml:4:14: linear 'linear_1': in_features is 400 but the input has 5 features; "
         "linear acts on the last dim of 16×5×5: add a flatten before it"

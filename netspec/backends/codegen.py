@@ -35,6 +35,7 @@ from netspec.pysource import (
     Expr,
     Keyword,
     Namespace,
+    Repeated,
     call,
     format_line,
     identifiers,
@@ -44,7 +45,7 @@ from netspec.pysource import (
 )
 from netspec.shapes import Shape
 from netspec.spec import expr
-from netspec.spec.blocks import INPUT_CHANNELS, INPUT_FEATURES
+from netspec.spec.blocks import INPUT_CHANNELS, INPUT_FEATURES, channels_of_input
 from netspec.version import __version__
 
 
@@ -59,9 +60,9 @@ class CompileError(Exception):
 
 def _argument(size: Any) -> Expr:
     """An argument's source: a literal, or an expression of constructor arguments."""
-    if isinstance(size, expr.Traced):
+    if expr.is_traced(size):
         return Atom(size.render())  # names in it are validated identifiers
-    if isinstance(size, tuple) and any(isinstance(item, expr.Traced) for item in size):
+    if isinstance(size, tuple) and any(expr.is_traced(item) for item in size):
         items = ", ".join(_argument(item).flat() for item in size)
         return Atom(f"({items},)" if len(size) == 1 else f"({items})")
     return Atom(literal(size))
@@ -246,7 +247,7 @@ class Level:
     nodes: list[Node]
     module: Callable[[Node], Expr | None]  # the expression building a node's module
     comment: Callable[[Node], str]  # a node's output shape, as the comment shows it
-    source: str = INPUT  # the qualified name this level's input has
+    sources: tuple[str, ...] = (INPUT,)  # the qualified names this level's inputs have
 
 
 def _is_expression(node: Node) -> bool:
@@ -258,7 +259,9 @@ def _variables(level: Level, consumers: Callable[[str], list[str]]) -> dict[str,
     reads through a module (or the output); the node's own name when read later, twice, or by
     a merge (``torch.cat([branch1x1, branch3x3])`` reads better than ``[branch1x1, x]``)."""
     scope = Namespace(_FORWARD_NAMES)
-    variables = {level.source: INPUT_VARIABLE}
+    variables = {level.sources[0]: INPUT_VARIABLE}
+    for index, source in enumerate(level.sources[1:], 1):  # a block given several tensors
+        variables[source] = scope.claim(f"{INPUT_VARIABLE}_{index}")
     owners = {layer.name: node for node in level.nodes for layer in node.layers()}
     nodes = level.nodes
     for index, node in enumerate(nodes):
@@ -295,8 +298,13 @@ def _class(
         module = level.module(node)
         if module is not None:
             lines += statement(INDENT * 2, f"self.{name(node.local).text} = ", module)
-    lines += ["", _FORWARD]
     variables = _variables(level, consumers)
+    arguments = [f"{variables[source]}: torch.Tensor" for source in level.sources]
+    lines.append("")
+    lines += format_line(
+        INDENT, "def ", Bracketed("forward", tuple(Atom(a) for a in ["self", *arguments])),
+        " -> torch.Tensor:",
+    )  # fmt: skip
     read = {source for node in level.nodes for source in node.inputs}
     for node in level.nodes:
         operands: list[Expr] = [name(variables[source]) for source in node.inputs]
@@ -373,14 +381,14 @@ class _BlockClass:
     name: str  # the block's spec name
     cls: str
     lines: list[str]
-    parameters: dict[str, int | None] = field(default_factory=dict)
+    parameters: dict[str, int | float | None] = field(default_factory=dict)
 
 
 def _text(value: Any) -> str:
-    return value.render() if isinstance(value, expr.Traced) else str(value)
+    return value.render() if expr.is_traced(value) else str(value)
 
 
-def _rebind(shape: Shape, env: dict[str, int]) -> Shape:
+def _rebind(shape: Shape, env: dict[str, int | float]) -> Shape:
     """A shape traced inside a block, in terms of the arguments its use was given."""
     return Shape(
         tuple(
@@ -411,13 +419,14 @@ class _Generator:
     def consumers(self, output: str) -> list[str]:
         return self.graph.consumers(output)
 
-    def _input_sizes(self, block: str, shape: Shape | None) -> dict[str, Any]:
-        """What a block's class is given about its input: its channels, and the sizes its
-        expressions read (``in_features``)."""
-        assert shape is not None
-        sizes = {INPUT_CHANNELS: shape.dims[0], INPUT_FEATURES: shape.dims[-1]}
-        read = {INPUT_CHANNELS, *self.graph.block_reads.get(block, ())}
-        return {name: size for name, size in sizes.items() if name in read}
+    def _input_sizes(self, block: str, shapes: Sequence[Shape | None]) -> dict[str, Any]:
+        """What a block's class is given about its inputs: the channels of each, and the
+        sizes its expressions read (``in_features``)."""
+        assert all(shape is not None for shape in shapes)
+        sizes = {channels_of_input(k): shape.dims[0] for k, shape in enumerate(shapes)}  # type: ignore[union-attr]
+        if INPUT_FEATURES in self.graph.block_reads.get(block, ()):
+            sizes[INPUT_FEATURES] = shapes[0].dims[-1]  # type: ignore[union-attr]
+        return sizes
 
     # concrete: the top-level class
 
@@ -427,7 +436,7 @@ class _Generator:
             return _layer_module(node.kind, node.args, node.input_shapes)
         if node.block is not None:
             block = self.block(node.block)
-            sizes = self._input_sizes(node.block, self.shapes[node.input])
+            sizes = self._input_sizes(node.block, [self.shapes[i] for i in node.inputs])
             return self._block_call(block, sizes, node.parameters)
         copies = [self.concrete_module(copy) for copy in node.body]
         return call("nn.Sequential", *_modules(copies))
@@ -441,7 +450,7 @@ class _Generator:
             Keyword(key, _argument(given))
             for key, given in params.items()
             if block.parameters.get(key) is None
-            or isinstance(given, expr.Traced)
+            or expr.is_traced(given)
             or given != block.parameters[key]
         ]
         return call(block.cls, _argument(in_channels), *keywords)
@@ -460,14 +469,16 @@ class _Generator:
             return self.traces[use]
         assert use.block is not None
         found = _Trace()
-        given = self.shapes[use.input]
-        assert given is not None
-        dims = list(given.dims)
+        given = [self.shapes[source] for source in use.inputs]
         sizes = self._input_sizes(use.block, given)
-        if INPUT_FEATURES in sizes and len(dims) > 1:
-            dims[-1] = expr.traced(sizes[INPUT_FEATURES], expr.Name(INPUT_FEATURES))
-        dims[0] = expr.traced(sizes[INPUT_CHANNELS], expr.Name(INPUT_CHANNELS))
-        found.shapes[use.input] = Shape(tuple(dims))
+        for index, (source, shape) in enumerate(zip(use.inputs, given, strict=True)):
+            assert shape is not None
+            dims = list(shape.dims)
+            if index == 0 and INPUT_FEATURES in sizes and len(dims) > 1:
+                dims[-1] = expr.traced(sizes[INPUT_FEATURES], expr.Name(INPUT_FEATURES))
+            channels = channels_of_input(index)
+            dims[0] = expr.traced(sizes[channels], expr.Name(channels))
+            found.shapes[source] = Shape(tuple(dims), dtype=shape.dtype)
         for node in use.body:
             self._visit(node, use.block, found)
         found.output = found.shapes[use.output_name]
@@ -509,15 +520,13 @@ class _Generator:
                     node.position,
                 )
             if first.flat() == rest[0].flat():
-                found.modules[node] = call(
-                    "nn.Sequential", Atom(f"*({first.flat()} for _ in range({count.render()}))")
-                )
+                found.modules[node] = call("nn.Sequential", Repeated(first, count.render()))
             else:
-                others = Atom(f"*({rest[0].flat()} for _ in range({count.render()} - 1))")
+                others = Repeated(rest[0], f"{count.render()} - 1")
                 found.modules[node] = call("nn.Sequential", first, others)
             return
         inner = self.block(node.block)
-        sizes = self._input_sizes(node.block, found.shapes[node.input])
+        sizes = self._input_sizes(node.block, [found.shapes[i] for i in node.inputs])
         params = {**node.parameters, **node.traced}
         found.modules[node] = self._block_call(inner, sizes, params)
         output = self.trace(node).output
@@ -551,16 +560,22 @@ class _Generator:
             return "(" + ", ".join(["N", *dims]) + ")"
 
         cls = self.globals.claim(class_name(block_name))
-        representative_shape = self.shapes[representative.input]
+        representative_shapes = [self.shapes[source] for source in representative.inputs]
         required = [p for p, default in parameters.items() if default is None]
         optional = [p for p, default in parameters.items() if default is not None]
+        given = representative.parameters
+
+        def annotation(p: str) -> str:
+            value = parameters[p] if parameters[p] is not None else given.get(p)
+            return "float" if isinstance(value, float) else "int"
+
         signature = [
-            *(f"{size}: int" for size in self._input_sizes(block_name, representative_shape)),
-            *(f"{p}: int" for p in required),
-            *(f"{p}: int = {parameters[p]}" for p in optional),
+            *(f"{size}: int" for size in self._input_sizes(block_name, representative_shapes)),
+            *(f"{p}: {annotation(p)}" for p in required),
+            *(f"{p}: {annotation(p)} = {literal(parameters[p])}" for p in optional),
         ]
         described = ", ".join([*required, *(f"{p}={parameters[p]}" for p in optional)])
-        level = Level(representative.body, module, comment, representative.input)
+        level = Level(representative.body, module, comment, representative.inputs)
         lines = _class(
             cls, f"The block {block_name}({described}).", signature, level, self.consumers
         )
@@ -595,7 +610,7 @@ def _kept_arguments(nodes: Sequence[Node]) -> dict[str, str]:
             if _is_expression(node)
             for value in node.traced.values()  # type: ignore[union-attr]
             for item in (value if isinstance(value, tuple) else (value,))
-            if isinstance(item, expr.Traced)
+            if expr.is_traced(item)
             for word in expr.names(item.tree)
         }
     )
@@ -615,6 +630,8 @@ def _renamed(traced: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
             return tuple(rename(item) for item in value)
         if isinstance(value, expr.Traced):
             return expr.Traced(int(value), expr.renamed(value.tree, names))
+        if isinstance(value, expr.TracedFloat):
+            return expr.TracedFloat(float(value), expr.renamed(value.tree, names))
         return value
 
     return {key: rename(value) for key, value in traced.items()}

@@ -134,7 +134,11 @@ def diagram(
     owner = owners(shown_nodes(graph, depth))
     _io_node(dot, INPUT_NODE, "input", graph.input_shape)
     outputs: dict[str, Shape | None] = {INPUT: graph.input_shape}
-    outputs |= {layer.name: layer.output for layer in graph.layers()}
+    which: dict[str, int] = {}  # the output a value is, for layers with several
+    for layer in graph.layers():
+        outputs |= zip(layer.output_names, layer.outputs, strict=True)
+        if layer.output_count > 1:
+            which |= {value: k for k, value in enumerate(layer.output_names)}
 
     def draw(body: Sequence[Node], where: graphviz.Digraph, level: int) -> None:
         for node in body:
@@ -150,7 +154,7 @@ def diagram(
                 _block_node(where, node, [e for n in names for e in by_layer.get(n, [])])
             for source in external_inputs(node, owner):
                 tail = INPUT_NODE if source == INPUT else owner[source]
-                _edge(dot, tail, node.name, outputs.get(source))
+                _edge(dot, tail, node.name, outputs.get(source), which.get(source))
 
     draw(graph.body, dot, 0)
     last = graph.body[-1] if graph.body else None
@@ -220,10 +224,14 @@ def _io_node(dot: graphviz.Digraph, node_id: str, title: str, shape: Shape | Non
     )
 
 
-def _edge(dot: graphviz.Digraph, tail: str, head: str, shape: Shape | None) -> None:
+def _edge(
+    dot: graphviz.Digraph, tail: str, head: str, shape: Shape | None, output: int | None = None
+) -> None:
+    """An edge labelled with the size it carries (and which output, from a split)."""
     known = shape is not None and shape.known
     attributes = {} if known else {"style": "dashed", "color": ERROR_COLOURS.border}
-    dot.edge(tail, head, label=f" {_text(edge_label(shape))} ", **attributes)
+    label = edge_label(shape) if output is None else f"[{output}] {edge_label(shape)}"
+    dot.edge(tail, head, label=f" {_text(label)} ", **attributes)
 
 
 def _title(checked: CheckedSpec, name: str) -> str:

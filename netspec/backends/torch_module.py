@@ -45,7 +45,7 @@ def _module(node: Node) -> nn.Module | None:
         call = node.torch_call()
         return instantiate(call) if call is not None else None
     if node.block is not None:
-        return SpecModule(node.body, node.input, node.output_name, node.block)
+        return SpecModule(node.body, node.inputs, node.output_name, node.block)
     return nn.Sequential(*(_module(copy) for copy in node.body))  # type: ignore[arg-type]
 
 
@@ -70,10 +70,12 @@ class SpecModule(nn.Module):
     """One level of a netspec network: its layers and blocks as named submodules, run in spec
     order. The whole network is one; so is each use of a block."""
 
-    def __init__(self, body: Sequence[Node], source: str, output: str, label: str) -> None:
+    def __init__(
+        self, body: Sequence[Node], sources: Sequence[str], output: str, label: str
+    ) -> None:
         super().__init__()
         self.label = label
-        self._source = source  # the name this level's input has
+        self._sources = tuple(sources)  # the names this level's inputs have
         self._output = output
         self._steps: list[_Step] = []
         freed = last_uses(body)
@@ -104,8 +106,10 @@ class SpecModule(nn.Module):
                 )
             )
 
-    def forward(self, input: torch.Tensor) -> torch.Tensor:
-        values = {self._source: input}
+    def forward(self, input: torch.Tensor, *more: torch.Tensor) -> torch.Tensor:
+        values = {self._sources[0]: input}
+        if len(self._sources) > 1:  # a block given several tensors (torch.fx traces the rest)
+            values |= zip(self._sources[1:], more, strict=True)
         for step in self._steps:
             operands = [values[source] for source in step.sources]
             if step.expression is None:
@@ -133,7 +137,7 @@ def build_module(graph: Graph, module: bool = False) -> nn.Module:
         layers = [node for node in graph.body if isinstance(node, Layer)]
         modules = OrderedDict((layer.name, _module(layer)) for layer in layers)
         return nn.Sequential(modules)  # type: ignore[arg-type]  # a chain has no expressions
-    return SpecModule(graph.body, INPUT, graph.body[-1].output_name, graph.name)
+    return SpecModule(graph.body, (INPUT,), graph.body[-1].output_name, graph.name)
 
 
 __all__ = ["SpecModule", "build_module", "instantiate", "make_learned"]

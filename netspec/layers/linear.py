@@ -67,10 +67,11 @@ class Linear(LayerKind[LinearArgs]):
                 f"{x.describe_dim(-1, 'features')}{hint}",
                 arg="in_features",
             )
-        elif x.rank >= 3:
+        elif x.rank >= 3 and args.in_features is None:  # written: the last dim is meant
             report.warning(
                 f"linear acts on the last dim of the {x} input, not on all of it; "
-                "add a flatten before it to use every feature"
+                "add a flatten before it to use every feature (or write in_features to say "
+                "the last dim is meant)"
             )
         if features is None:
             features = args.in_features

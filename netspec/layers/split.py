@@ -135,8 +135,10 @@ class Chunk(LayerKind[ChunkArgs]):
         size = x.dims[axis]
         if size is None:
             return _parts(x, axis, [None] * args.chunks)
-        part = -(-size // args.chunks)  # torch.chunk's: the last chunk may be smaller
-        count = -(-size // part)
+        # torch.chunk's rule: chunks of ⌈size / chunks⌉, the last one smaller. Written with
+        # + and // so that inside a block's class the sizes stay expressions of its input.
+        part = (size + args.chunks - 1) // args.chunks
+        count = (int(size) + int(part) - 1) // int(part)
         if count != args.chunks:
             report.error(
                 f"dim {args.dim}'s size {size} in chunks of {part} gives {count}, not "

@@ -26,17 +26,18 @@ def _shown(body: Sequence[Node], level: int, depth: int | None) -> Iterator[Node
 
 
 def owners(shown: Sequence[Node]) -> dict[str, str]:
-    """Layer name → the name of the shown node it is part of (the input maps to itself)."""
+    """Each layer's values (``split``, ``split.1``) → the name of the shown node it is part of
+    (the input maps to itself)."""
     owner = {INPUT: INPUT}
     for node in shown:
         for layer in node.layers():
-            owner[layer.name] = node.name
+            owner |= dict.fromkeys(layer.output_names, node.name)
     return owner
 
 
 def external_inputs(node: Node, owner: dict[str, str]) -> list[str]:
     """The layers outside a shown node that its layers read, in order, each once."""
-    inside = {layer.name for layer in node.layers()}
+    inside = {value for layer in node.layers() for value in layer.output_names}
     seen: list[str] = []
     for layer in node.layers():
         for source in layer.inputs:

@@ -31,17 +31,23 @@ INPUT_CHANNELS = "in_channels"
 # a vector) and the last dim (a sequence's features).
 INPUT_FEATURES = "in_features"
 INPUT_SIZES = (INPUT_CHANNELS, INPUT_FEATURES)
-_READS_INPUT = re.compile(rf"\b({'|'.join(INPUT_SIZES)})\b")
+_READS_INPUT = re.compile(rf"\b({'|'.join(INPUT_SIZES)}|{INPUT_CHANNELS}_[1-9]\d*)\b")
+
+
+def channels_of_input(index: int) -> str:
+    """What a block calls the channels of its input ``index``: in_channels, in_channels_1…"""
+    return INPUT_CHANNELS if index == 0 else f"{INPUT_CHANNELS}_{index}"
 
 
 @dataclass(frozen=True)
 class BlockDef:
     name: str
-    params: dict[str, int | None]  # default value, or None when a use must give it
+    params: dict[str, int | float | None]  # default value, or None when a use must give it
     entries: tuple[Entry, ...]
     position: Position | None
     param_positions: dict[str, Position | None] = field(default_factory=dict)
     reads: frozenset[str] = frozenset()  # the INPUT_SIZES its expressions read
+    inputs: int = 1  # tensors it receives: `input`, and `input.1`… where its layers read them
 
     def uses(self) -> list[Entry]:
         return [entry for entry in self.entries if entry.block is not None]
@@ -110,7 +116,16 @@ def _read_block(name: str, body: Any, found: Findings, names: list[str]) -> Bloc
         for word in _READS_INPUT.findall(text)
     )
     position = found.at(path, key=True)
-    return BlockDef(name, params, tuple(entries), position, param_positions, reads)
+    inputs = 1 + max(
+        (
+            int(source[len("input.") :])
+            for entry in entries
+            for source in entry.sources or ()
+            if re.fullmatch(r"input\.[1-9]\d{0,2}", source)
+        ),
+        default=0,
+    )
+    return BlockDef(name, params, tuple(entries), position, param_positions, reads, inputs)
 
 
 def _strings(value: Any) -> list[str]:
@@ -126,7 +141,7 @@ def _strings(value: Any) -> list[str]:
 
 def _read_params(
     block: str, raw: Any, found: Findings
-) -> tuple[dict[str, int | None], dict[str, Position | None]]:
+) -> tuple[dict[str, int | float | None], dict[str, Position | None]]:
     path = ("blocks", block, "params")
     if raw is None:
         return {}, {}
@@ -137,7 +152,7 @@ def _read_params(
             path,
         )
         return {}, {}
-    params: dict[str, int | None] = {}
+    params: dict[str, int | float | None] = {}
     positions: dict[str, Position | None] = {}
     for name, default in raw.items():
         problem = name_problem(name, what="parameter name")
@@ -146,9 +161,11 @@ def _read_params(
         if problem:
             found.error(f"block '{block}': {problem}", (*path, name), key=True)
             continue
-        if default is not None and (not isinstance(default, int) or isinstance(default, bool)):
+        if default is not None and (
+            not isinstance(default, int | float) or isinstance(default, bool)
+        ):
             found.error(
-                f"block '{block}': parameter '{name}': expected a whole number or null (no "
+                f"block '{block}': parameter '{name}': expected a number or null (no "
                 f"default), got {describe_value(default)}",
                 (*path, name),
             )

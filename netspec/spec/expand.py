@@ -23,7 +23,7 @@ from netspec.layers.base import LayerKind
 from netspec.limits import MAX_BLOCK_DEPTH, MAX_LAYERS
 from netspec.shapes import Shape
 from netspec.spec import expr
-from netspec.spec.blocks import INPUT_CHANNELS, INPUT_FEATURES, BlockDef
+from netspec.spec.blocks import INPUT_FEATURES, BlockDef, channels_of_input
 from netspec.spec.entries import Entry, Findings, assign_names
 from netspec.spec.messages import explain
 from netspec.spec.model import SIBLING_KEYS
@@ -35,12 +35,13 @@ class Scope:
     """Where entries are being expanded: the top level, or one use of a block."""
 
     prefix: str  # "" at the top level, "layer2." inside the use named layer2
-    env: dict[str, int] | None  # the block's parameters; None at the top level
+    env: dict[str, int | float] | None  # the block's parameters; None at the top level
     block: BlockDef | None
-    input: str | None = INPUT  # what `input` means here (None: unknown after an error)
+    # What `input`, `input.1`… mean here (None: unknown after an error).
+    inputs: tuple[str | None, ...] = (INPUT,)
     groups: tuple[str, ...] = ()
     uses: tuple[UseSite, ...] = ()
-    traced_env: tuple[tuple[str, int], ...] = ()  # the block's parameters as traced ints
+    traced_env: tuple[tuple[str, int | float], ...] = ()  # whole ones as traced ints
 
 
 class _Quiet:
@@ -116,7 +117,7 @@ class Expander:
         outputs: dict[str, str | None] = {}
         counts: dict[str, int] = {}  # how many outputs each name has (a split's chunks)
         order = {name: entry for name, entry in zip(names, entries, strict=True)}
-        previous = scope.input
+        previous = scope.inputs[0]
         body: list[Node] = []
         for entry, local in zip(entries, names, strict=True):
             sources = self._sources(entry, local, outputs, counts, order, previous, scope)
@@ -166,7 +167,7 @@ class Expander:
             qualified,
             block=None,
             label=entry.label,
-            input=copies[0].inputs[0] if copies[0].inputs else INPUT,
+            inputs=copies[0].inputs or (INPUT,),
             body=copies,
             position=entry.position,
             count=count,
@@ -180,7 +181,7 @@ class Expander:
         if not isinstance(written, str) or scope.env is None:
             return None
         outcome = expr.substitute(written, scope.traced_env)
-        return outcome if isinstance(outcome, expr.Traced) else None
+        return outcome if isinstance(outcome, expr.Traced) else None  # a count: whole
 
     def _reporter(self, scope: Scope) -> Callable[[Diagnostic], None]:
         def report(diagnostic: Diagnostic) -> None:
@@ -215,7 +216,9 @@ class Expander:
             problem = None
             owner, dot, number = source.rpartition(".") if "." in source else (source, "", "")
             if source == INPUT:
-                target = scope.input
+                target = scope.inputs[0]
+            elif owner == INPUT and number.isdigit() and scope.block is not None:
+                target, problem = self._block_input(int(number), scope)
             elif source in outputs:
                 target = outputs[source]
             elif dot and owner in outputs and number.isdigit() and str(int(number)) == number:
@@ -228,6 +231,17 @@ class Expander:
             elif target is not None:
                 resolved.append(target)
         return tuple(resolved)
+
+    @staticmethod
+    def _block_input(index: int, scope: Scope) -> tuple[str | None, str | None]:
+        """``from: input.1`` in a block: the second tensor its use gives it."""
+        if index < len(scope.inputs):
+            return scope.inputs[index], None
+        assert scope.block is not None
+        return None, (
+            f"from: 'input.{index}': block {scope.block.name} is given {len(scope.inputs)} "
+            "input" + ("s" if len(scope.inputs) > 1 else "")
+        )
 
     @staticmethod
     def _output_of(
@@ -263,9 +277,13 @@ class Expander:
         where = f"of block {scope.block.name}" if scope.block else "of this spec"
         hint = did_you_mean(source, [INPUT, *outputs])
         if "." in source:
+            owner = source.rpartition(".")[0]
+            if owner not in outputs:
+                hint = did_you_mean(owner, [INPUT, *outputs])
+                return f"from: '{source}': '{owner}' is not a layer {where}{hint}"
             return (
                 f"from: '{source}' is not a layer {where}: from: names a layer of the same "
-                "level, not one inside a block"
+                "level or one of its outputs (name.1), not one inside a block"
             )
         return f"from: '{source}' is not a layer {where}{hint}"
 
@@ -275,7 +293,7 @@ class Expander:
             return None
         path = (*entry.path, "repeat")
         value = self._number(entry.repeat, scope, path, "repeat")
-        if value is None:
+        if not isinstance(value, int):  # None after an error (whole numbers only here)
             return None
         if value < 1:
             self.report(f"repeat: must be ≥ 1, got {value}", path, scope, layer=None)
@@ -299,19 +317,26 @@ class Expander:
         what: str,
         layer: str | None = None,
         kind: str | None = None,
-    ) -> int | None:
-        """A whole number, written as one or (in a block) as an expression of its parameters."""
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-        if isinstance(value, str) and scope.env is not None:
+        decimals: bool = False,
+    ) -> int | float | None:
+        """A whole number (or with ``decimals`` any number), written as one or (in a block) as
+        an expression of its parameters."""
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            if decimals or isinstance(value, int):
+                return value
+        elif isinstance(value, str) and scope.env is not None:
             try:
-                return expr.whole(expr.parse(value), scope.env, value)
+                tree = expr.parse(value)
+                if decimals:
+                    return expr.evaluate(tree, scope.env, value)
+                return expr.whole(tree, scope.env, value)
             except expr.ExprError as error:
                 self.report(f"{what}: {error}", path, scope, layer=layer, kind=kind)
                 return None
-        expected = "a whole number or an expression of the block's parameters"
+        noun = "a number" if decimals else "a whole number"
+        expected = f"{noun} or an expression of the block's parameters"
         if scope.env is None:
-            expected = "a whole number"
+            expected = noun
         message = f"{what}: expected {expected}, got {describe_value(value)}"
         self.report(message, path, scope, layer=layer, kind=kind)
         return None
@@ -400,11 +425,20 @@ class Expander:
                 )
             return None
         found = self._params(entry, block, qualified, scope)
-        if len(sources) > 1:
+        written = entry.sources
+        if written is not None and len(sources) != len(written):
+            return None  # a dangling name, reported already
+        if len(written or (None,)) != block.inputs:
+            names = ", ".join(["input", *(f"input.{k}" for k in range(1, block.inputs))])
+            count = len(written or (None,))
             self.report(
-                f"a block reads one input, got {len(sources)} in from:",
-                (*entry.path, "from"),
+                f"block {block.name} reads {block.inputs} input"
+                + ("s" if block.inputs > 1 else "")
+                + f" ({names}), got {count}"
+                + (" in from:" if written is not None else "; list them with from: [a, b]"),
+                (*entry.path, "from") if written is not None else entry.kind_path,
                 scope,
+                key=written is None,
                 layer=qualified,
                 kind=block.name,
             )
@@ -412,8 +446,7 @@ class Expander:
         if found is None:
             return None
         params, traced = found
-        source = sources[0] if sources else None
-        sizes = self._input_sizes(block, source)
+        sizes = self._input_sizes(block, sources)
         if sizes is None:
             return None
         env = params | sizes
@@ -421,10 +454,10 @@ class Expander:
             prefix=qualified + ".",
             env=env,
             traced_env=tuple(
-                (name, expr.traced(value, expr.Name(name))) for name, value in env.items()
+                (name, expr.traced_value(value, expr.Name(name))) for name, value in env.items()
             ),
             block=block,
-            input=source,
+            inputs=sources or (None,),
             groups=(*scope.groups, qualified),
             uses=(UseSite(block.name, qualified, entry.position), *scope.uses),
         )
@@ -435,7 +468,7 @@ class Expander:
             qualified,
             block=block.name,
             label=block.name,
-            input=source or INPUT,
+            inputs=sources or (INPUT,),
             body=body,
             position=entry.position,
             parameters=params,
@@ -443,20 +476,23 @@ class Expander:
             parent=scope.groups[-1] if scope.groups else None,
         )
 
-    def _input_sizes(self, block: BlockDef, source: str | None) -> dict[str, int] | None:
-        """The sizes of its input a block reads (``in_channels``…); None when they are
-        unknown after an error above, which the shape pass reports."""
+    def _input_sizes(self, block: BlockDef, sources: tuple[str, ...]) -> dict[str, int] | None:
+        """The sizes of its inputs a block reads (``in_channels``, ``in_channels_1``,
+        ``in_features``); None when they are unknown after an error above, which the shape
+        pass reports."""
         if not block.reads:
             return {}
-        shape = self.shape_of(source) if source is not None else None
-        if shape is None or not shape.rank or not shape.known:
+        shapes = [self.shape_of(source) for source in sources]
+        if not shapes or any(s is None or not s.rank or not s.known for s in shapes):
             return None
-        known = {INPUT_CHANNELS: shape.dims[0], INPUT_FEATURES: shape.dims[-1]}
-        return {name: known[name] for name in block.reads}  # type: ignore[misc]
+        known = {INPUT_FEATURES: shapes[0].dims[-1]}  # type: ignore[union-attr]
+        for index, shape in enumerate(shapes):
+            known[channels_of_input(index)] = shape.dims[0]  # type: ignore[union-attr]
+        return {name: known[name] for name in block.reads if name in known}  # type: ignore[misc]
 
     def _params(
         self, entry: Entry, block: BlockDef, qualified: str, scope: Scope
-    ) -> tuple[dict[str, int], dict[str, int]] | None:
+    ) -> tuple[dict[str, int | float], dict[str, int]] | None:
         """The use's parameter values, and those written as expressions as traced ints."""
         raw = entry.raw_args
         report_kwargs: dict[str, Any] = {"layer": qualified, "kind": block.name}
@@ -474,7 +510,7 @@ class Expander:
                 **report_kwargs,
             )
             return None
-        values: dict[str, int] = {}
+        values: dict[str, int | float] = {}
         traced: dict[str, int] = {}
         valid = True
         for name, value in given.items():
@@ -500,7 +536,7 @@ class Expander:
                 )
                 valid = False
             else:
-                number = self._number(value, scope, path, str(name), **report_kwargs)
+                number = self._number(value, scope, path, str(name), **report_kwargs, decimals=True)
                 if number is None:
                     valid = False
                 else:
@@ -540,6 +576,8 @@ class Expander:
             raw = _plain(raw)
         args, positions, problems = validate_args(kind, raw, entry.kind_path, self.found)
         for message, path, key, value in problems:
+            if scope.env is not None and isinstance(value, float):
+                message += "; an expression gave a decimal here: round it with round(…) or int(…)"
             if scope.env is not None and isinstance(value, str) and value.isidentifier():
                 hint = did_you_mean(value, scope.env)
                 message += f"; '{value}' is not a parameter of {scope.block.name}{hint}"  # type: ignore[union-attr]
@@ -587,8 +625,8 @@ def _traced_arguments(raw: Any, kind: LayerKind[Any]) -> dict[str, Any]:
     written = raw if isinstance(raw, dict) else {kind.main_arg: raw} if kind.main_arg else {}
     traced = {}
     for key, value in written.items():
-        if isinstance(value, expr.Traced) or (
-            isinstance(value, list) and any(isinstance(v, expr.Traced) for v in value)
+        if expr.is_traced(value) or (
+            isinstance(value, list) and any(expr.is_traced(v) for v in value)
         ):
             traced[key] = tuple(value) if isinstance(value, list) else value
     return traced
@@ -600,7 +638,7 @@ def _plain(value: Any) -> Any:
         return {k: _plain(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_plain(v) for v in value]
-    return int(value) if isinstance(value, expr.Traced) else value
+    return expr.plain(value)
 
 
 def validate_args(

@@ -16,6 +16,7 @@ import math
 import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from netspec.diagnostics import did_you_mean
 from netspec.limits import INT64_MAX, INT64_MIN
@@ -189,35 +190,45 @@ def _decimal(token: str, text: str) -> float:
 
 def as_expression(text: str, parameters: Collection[str]) -> Node | None:
     """The tree of a string that is an expression of ``parameters``, or None when it is not one:
-    a bare word that names no parameter is a word (an option like 'same'), not an expression.
-    Names in a longer expression are all taken as parameters (evaluation reports unknown ones).
-    """
+    a bare word that names no parameter is a word (an option like 'same' or 'nearest-exact'),
+    not an expression. Names in a longer expression are all taken as parameters (evaluation
+    reports unknown ones); text with brackets or operators that does not parse raises."""
     try:
         tree = parse(text)
     except ExprError:
-        return None
-    if isinstance(tree, Name) and tree.name not in parameters:
+        if _OPERATORS.search(text):
+            raise  # meant as an expression: say what is wrong with it
         return None
     if isinstance(tree, Number):
         return None  # "5" is a string in YAML; the argument's type check says so
+    if not names(tree) <= set(parameters) and _OPTION_WORD.fullmatch(text):
+        return None  # a word, e.g. 'nearest-exact'
     return tree
 
 
+_OPERATORS = re.compile(r"[()+*/,×÷−]")
+_OPTION_WORD = re.compile(r"[a-z][a-z0-9_-]*")
+
+
 @functools.lru_cache(maxsize=4096)
-def substitute(text: str, env: tuple[tuple[str, int], ...]) -> int | float | ExprError | None:
+def substitute(
+    text: str, env: tuple[tuple[str, int | float], ...]
+) -> int | float | ExprError | None:
     """The value of ``text`` as an expression of the parameters ``env`` (traced ints, so the
     value is one too); None when the text is a word, not an expression (see
     ``as_expression``); the error when it cannot be computed. Memoised: each copy of a repeated
     layer asks the same."""
     parameters = dict(env)
-    tree = as_expression(text, parameters)
-    if tree is None:
-        return None
     try:
+        tree = as_expression(text, parameters)
+        if tree is None:
+            return None
         value = evaluate(tree, parameters, text)
     except ExprError as error:
+        if text.count("(") > text.count(")"):  # YAML cut it: "{k: max(8, c)}" ends at the comma
+            return ExprError(f"{error} (in a {{…}} mapping a comma ends the value: quote it)")
         return error
-    return value if isinstance(value, float) else traced(value, tree)
+    return traced_value(value, tree)
 
 
 def names(tree: Node) -> set[str]:
@@ -232,7 +243,7 @@ def names(tree: Node) -> set[str]:
     return set()
 
 
-def evaluate(tree: Node, env: Mapping[str, int], text: str = "") -> int | float:
+def evaluate(tree: Node, env: Mapping[str, int | float], text: str = "") -> int | float:
     """The value of an expression with the names bound by ``env``: a whole number unless a
     decimal took part. Every whole step must fit in a 64-bit integer, as PyTorch's sizes do."""
     try:
@@ -253,7 +264,7 @@ def evaluate(tree: Node, env: Mapping[str, int], text: str = "") -> int | float:
     return value
 
 
-def _step(tree: Node, env: Mapping[str, int], text: str, rounded: bool) -> int | float:
+def _step(tree: Node, env: Mapping[str, int | float], text: str, rounded: bool) -> int | float:
     """An operand's value; a whole one must fit in 64 bits, as each step of PyTorch's size
     arithmetic does."""
     value = _evaluate(tree, env, text, rounded)
@@ -267,7 +278,7 @@ def _step(tree: Node, env: Mapping[str, int], text: str, rounded: bool) -> int |
     return value
 
 
-def whole(tree: Node, env: Mapping[str, int], text: str = "") -> int:
+def whole(tree: Node, env: Mapping[str, int | float], text: str = "") -> int:
     """The value of an expression that must be a whole number (a size, a count)."""
     value = evaluate(tree, env, text)
     if isinstance(value, float):
@@ -278,7 +289,9 @@ def whole(tree: Node, env: Mapping[str, int], text: str = "") -> int:
     return value
 
 
-def _evaluate(tree: Node, env: Mapping[str, int], text: str, rounded: bool = False) -> int | float:
+def _evaluate(
+    tree: Node, env: Mapping[str, int | float], text: str, rounded: bool = False
+) -> int | float:
     """``rounded``: inside round(…) or int(…), where ``/`` divides as in Python."""
     if isinstance(tree, Number):
         return tree.value
@@ -342,6 +355,49 @@ def render(tree: Node, parent: int = 0, rounded: bool = False) -> str:
         f"{render(tree.left, level, rounded)} {operator} {render(tree.right, level + 1, rounded)}"
     )
     return f"({text})" if level < parent else text
+
+
+class TracedFloat(float):
+    """A decimal that remembers the expression of a block's parameters it came from (a
+    dropout rate ``p``), so the block's class passes it on by name. Arithmetic on it gives a
+    plain float: only expansion computes decimals, from the tree."""
+
+    tree: Node
+
+    def __new__(cls, value: float, tree: Node) -> TracedFloat:
+        traced = super().__new__(cls, value)
+        traced.tree = tree
+        return traced
+
+    def __repr__(self) -> str:
+        return f"TracedFloat({float(self)!r}, {render(self.tree)!r})"
+
+    def __str__(self) -> str:
+        return float.__repr__(self)
+
+    def render(self) -> str:
+        return render(self.tree)
+
+
+def is_traced(value: object) -> bool:
+    """Whether a value remembers its expression (a traced int or decimal)."""
+    return isinstance(value, Traced | TracedFloat)
+
+
+def plain(value: Any) -> Any:
+    """A traced value as the plain int or float it is."""
+    if isinstance(value, Traced):
+        return int(value)
+    if isinstance(value, TracedFloat):
+        return float(value)
+    return value
+
+
+def traced_value(value: int | float, tree: Node) -> int | float:
+    """``value`` remembering ``tree`` (see ``traced``), whole or decimal."""
+    if isinstance(value, float):
+        return TracedFloat(value, tree) if names(tree) else value
+    return traced(value, tree)
 
 
 def _has_decimal(tree: Node) -> bool:
