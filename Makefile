@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 # from local files. Override with e.g. `make test TORCH="torch torchvision"`.
 TORCH ?= torch==2.14.1 torchvision==0.29.1
 
-.PHONY: demo test install system-packages lint docs clean
+.PHONY: demo test test-zoo install system-packages lint docs clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,10 @@ demo: install system-packages
 # module fixtures run once): about 2.5 minutes on a 2-core machine, 3 without -n.
 test: install system-packages
 	$(BIN)/python -m pytest -n auto --dist loadfile
+
+# The runner trains every image classifier of specs/zoo/ (most of 10 minutes on 2 cores).
+test-zoo: install
+	NETSPEC_ZOO=all $(BIN)/python -m pytest -n auto tests/test_zoo_training.py
 
 lint: install
 	$(BIN)/ruff check netspec tests benchmarks

@@ -148,10 +148,19 @@ class Group:
     # enclosing block's parameters (``expr.Traced``), for the enclosing block's class.
     traced: dict[str, Any] = field(default_factory=dict)
     parent: str | None = None
+    # Values of layers in a block use that layers outside it read (``from: enc1.conv2``), as
+    # every use of that block gives them (see ``Graph``): the block returns them after its
+    # output.
+    taps: tuple[str, ...] = ()
 
     @property
     def local(self) -> str:
         return self.name.rsplit(".", 1)[-1]
+
+    @property
+    def output_names(self) -> tuple[str, ...]:
+        """Its output, then the values inside it read from outside."""
+        return (self.output_name, *self.taps)
 
     @property
     def kind_name(self) -> str:
@@ -227,6 +236,33 @@ class Graph:
                 consumers.setdefault(source, []).append(layer.name)
         self._consumers = consumers
         self._groups = {group.name: group for group in _groups_in(self.body)}
+        self._tap_blocks()
+
+    def _tap_blocks(self) -> None:
+        """Each block's values read from outside one of its uses (by local name), in body
+        order; every use of the block returns them, so one class serves every use."""
+        taps: dict[str, list[str]] = {}
+        uses = [group for group in self._groups.values() if group.block is not None]
+        for group in uses:
+            prefix = group.name + "."
+            found = taps.setdefault(group.block, [])  # type: ignore[arg-type]
+            for node in group.body:
+                if not isinstance(node, Layer):
+                    continue
+                for value in node.output_names:
+                    outside = [
+                        r for r in self._consumers.get(value, []) if not r.startswith(prefix)
+                    ]
+                    local = value[len(prefix) :]
+                    if outside and value != group.output_name and local not in found:
+                        found.append(local)
+        for group in uses:
+            order = {node.local: index for index, node in enumerate(group.body)}
+            locals_ = sorted(
+                taps[group.block],  # type: ignore[index]
+                key=lambda local: (order.get(local.split(".")[0], 0), local),
+            )
+            group.taps = tuple(f"{group.name}.{local}" for local in locals_)
 
     def layers(self) -> Iterator[Layer]:
         """Every layer, in order, depth first."""

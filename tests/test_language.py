@@ -366,3 +366,65 @@ def test_a_decimal_block_parameter_reaches_the_class_by_name() -> None:
     assert "def __init__(self, in_channels: int, p: float = 0.5, width: int = 8) -> None:" in source
     assert "nn.Dropout(p=p * 0.5)" in source
     assert "Head(8, p=0.2, width=4)" in source
+
+
+TAPPED = """
+name: tapped
+input: [1, 32, 32]
+blocks:
+  down:
+    params: {channels: null}
+    layers:
+      - conv2d: {out_channels: channels, kernel_size: 3, padding: 1}
+        name: conv
+      - relu:
+        name: act
+      - maxpool2d: 2
+  up:
+    layers:
+      - upsample: 2
+      - concat:
+        from: [input.1, upsample_1]
+layers:
+  - down: 8
+    name: enc1
+  - down: 16
+    name: enc2
+  - up:
+    from: [enc2, enc2.act]
+  - up:
+    from: [up_1, enc1.act]
+  - conv2d: {out_channels: 2, kernel_size: 1}
+"""
+
+
+def test_from_reads_a_layer_inside_an_earlier_block_use() -> None:
+    checked = check(TAPPED)
+    assert checked.ok, checked.errors
+    up = checked.valid_graph().groups["up_2"]
+    assert up.inputs == ("up_1.concat_1", "enc1.act")
+    assert checked.valid_graph().groups["enc1"].taps == ("enc1.act",)
+    source = assert_runs_like_build(checked)
+    # the block returns what is read inside it after its output, in every use
+    assert "def forward(self, input: torch.Tensor) -> tuple[torch.Tensor, ...]:" in source
+    assert "        return x, act" in source
+    assert "enc1, enc1_act = self.enc1(input)" in source
+    assert "x = self.up_2(up_1, enc1_act)" in source
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        (
+            "enc1.actt",
+            "from: 'enc1.actt': 'enc1' is a use of block down; it has no layer 'actt' (did you "
+            "mean 'act'?)",
+        ),
+        ("enc1.act.1", "from: 'enc1.act.1': the outputs of 'enc1.act' are enc1.act"),
+        ("enc1.1", "from: 'enc1.1': 'enc1' has one output; read it as 'enc1'"),
+    ],
+)
+def test_reading_inside_a_block_use_names_what_is_there(source: str, message: str) -> None:
+    spec = TAPPED.replace("from: [up_1, enc1.act]", f"from: [up_1, {source}]")
+    errors = error_lines(spec)
+    assert len(errors) == 1 and errors[0].endswith(message), errors

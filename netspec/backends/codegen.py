@@ -248,6 +248,7 @@ class Level:
     module: Callable[[Node], Expr | None]  # the expression building a node's module
     comment: Callable[[Node], str]  # a node's output shape, as the comment shows it
     sources: tuple[str, ...] = (INPUT,)  # the qualified names this level's inputs have
+    returns: tuple[str, ...] = ()  # values returned after the output (a block's taps)
 
 
 def _is_expression(node: Node) -> bool:
@@ -265,9 +266,11 @@ def _variables(level: Level, consumers: Callable[[str], list[str]]) -> dict[str,
     owners = {layer.name: node for node in level.nodes for layer in node.layers()}
     nodes = level.nodes
     for index, node in enumerate(nodes):
-        if isinstance(node, Layer) and node.output_count > 1:  # each output gets a name
-            for k, value in enumerate(node.output_names):
-                variables[value] = scope.claim(node.local if k == 0 else f"{node.local}_{k}")
+        values = node.output_names
+        if len(values) > 1 or values[0] in level.returns:  # each output gets a name
+            for k, value in enumerate(values):
+                suffix = value[len(node.name) + 1 :].replace(".", "_") if k else ""
+                variables[value] = scope.claim(f"{node.local}_{suffix}" if k else node.local)
             continue
         following = nodes[index + 1] if index + 1 < len(nodes) else None
         readers = list(
@@ -300,23 +303,29 @@ def _class(
             lines += statement(INDENT * 2, f"self.{name(node.local).text} = ", module)
     variables = _variables(level, consumers)
     arguments = [f"{variables[source]}: torch.Tensor" for source in level.sources]
+    returned = ", ".join(variables[v] for v in (level.nodes[-1].output_name, *level.returns))
     lines.append("")
+    result = "tuple[torch.Tensor, ...]" if level.returns else "torch.Tensor"
     lines += format_line(
         INDENT, "def ", Bracketed("forward", tuple(Atom(a) for a in ["self", *arguments])),
-        " -> torch.Tensor:",
+        f" -> {result}:",
     )  # fmt: skip
-    read = {source for node in level.nodes for source in node.inputs}
+    read = {source for node in level.nodes for source in node.inputs} | set(level.returns)
     for node in level.nodes:
         operands: list[Expr] = [name(variables[source]) for source in node.inputs]
-        values = node.output_names if isinstance(node, Layer) else (node.output_name,)
+        values = node.output_names
         target = variables[node.output_name]
+        structure: Unpacking = tuple(range(len(values))) if len(values) > 1 else 0
         if isinstance(node, Layer):
             assert node.kind is not None and node.args is not None
             structure = node.kind.unpacking(node.args)
-            if structure != 0:  # several outputs, or a result holding more than one
-                last = node is level.nodes[-1]
-                used = [variables[v] if v in read or last else "_" for v in values]
-                target = unpacking_target(structure, used)
+        if structure != 0:  # several outputs, or a result holding more than one
+            last = node is level.nodes[-1]
+            used = [
+                variables[v] if v in read or (last and k == 0) else "_"
+                for k, v in enumerate(values)
+            ]
+            target = unpacking_target(structure, used)
         if isinstance(node, Layer) and _is_expression(node):
             assert node.kind is not None and node.args is not None
             # In a block's class, what the use computed from its arguments, read from self.
@@ -347,7 +356,7 @@ def _class(
                     lines.append(
                         f"{INDENT * 2}{variable} = {variable}.transpose(0, 1)  # batch first"
                     )
-    lines.append(f"        return {variables[level.nodes[-1].output_name]}")
+    lines.append(f"        return {returned}")
     return lines
 
 
@@ -529,11 +538,11 @@ class _Generator:
         sizes = self._input_sizes(node.block, [found.shapes[i] for i in node.inputs])
         params = {**node.parameters, **node.traced}
         found.modules[node] = self._block_call(inner, sizes, params)
-        output = self.trace(node).output
-        assert output is not None
+        inner_trace = self.trace(node)
         environment = {k: v for k, v in inner.parameters.items() if v is not None}
         environment |= {**params, **sizes}
-        found.shapes[node.output_name] = _rebind(output, environment)
+        for value in node.output_names:
+            found.shapes[value] = _rebind(inner_trace.shapes[value], environment)
 
     def _block_class(self, block_name: str) -> _BlockClass:
         parameters = self.graph.block_params[block_name]
@@ -575,7 +584,9 @@ class _Generator:
             *(f"{p}: {annotation(p)} = {literal(parameters[p])}" for p in optional),
         ]
         described = ", ".join([*required, *(f"{p}={parameters[p]}" for p in optional)])
-        level = Level(representative.body, module, comment, representative.inputs)
+        level = Level(
+            representative.body, module, comment, representative.inputs, representative.taps
+        )
         lines = _class(
             cls, f"The block {block_name}({described}).", signature, level, self.consumers
         )

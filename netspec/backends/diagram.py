@@ -182,7 +182,7 @@ def _block_node(where: graphviz.Digraph, group: Group, errors: list[Diagnostic])
     if group.parameters:
         lines.append(_text(", ".join(f"{k}={v}" for k, v in group.parameters.items())))
     layers = len(list(group.layers()))
-    lines.append(_small(f"{layers} layers · {number(group.params)} params"))
+    lines.append(_small(f"{plural(layers, 'layer')} · {number(group.params)} params"))
     lines += _error_lines(errors)
     colours = ERROR_COLOURS if errors else BLOCK_COLOURS
     where.node(

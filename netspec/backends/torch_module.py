@@ -45,7 +45,7 @@ def _module(node: Node) -> nn.Module | None:
         call = node.torch_call()
         return instantiate(call) if call is not None else None
     if node.block is not None:
-        return SpecModule(node.body, node.inputs, node.output_name, node.block)
+        return SpecModule(node.body, node.inputs, node.output_name, node.block, node.taps)
     return nn.Sequential(*(_module(copy) for copy in node.body))  # type: ignore[arg-type]
 
 
@@ -66,17 +66,31 @@ class _Step:
     done: list[str]  # values nothing later reads
 
 
+def _unpacking(node: Node) -> Unpacking:
+    """Where a node's values are in what its call returns."""
+    if isinstance(node, Layer):
+        assert node.kind is not None and node.args is not None
+        return node.kind.unpacking(node.args)
+    return tuple(range(len(node.output_names))) if node.taps else 0
+
+
 class SpecModule(nn.Module):
     """One level of a netspec network: its layers and blocks as named submodules, run in spec
     order. The whole network is one; so is each use of a block."""
 
     def __init__(
-        self, body: Sequence[Node], sources: Sequence[str], output: str, label: str
+        self,
+        body: Sequence[Node],
+        sources: Sequence[str],
+        output: str,
+        label: str,
+        taps: tuple[str, ...] = (),
     ) -> None:
         super().__init__()
         self.label = label
         self._sources = tuple(sources)  # the names this level's inputs have
         self._output = output
+        self._taps = taps  # values inside read from outside, returned after the output
         self._steps: list[_Step] = []
         freed = last_uses(body)
         for index, node in enumerate(body):
@@ -95,14 +109,14 @@ class SpecModule(nn.Module):
                     args,
                     learned is not None,
                     node.inputs,
-                    node.output_names if isinstance(node, Layer) else (node.output_name,),
-                    kind.unpacking(args) if kind is not None and args is not None else 0,
+                    node.output_names,
+                    _unpacking(node),
                     kind.batch_second(args)
                     if kind is not None and args is not None
                     else frozenset(),
                     kind,
                     dict(kind.forward_keywords) if kind is not None else {},
-                    freed.get(index, []),
+                    [value for value in freed.get(index, []) if value not in self._taps],
                 )
             )
 
@@ -125,6 +139,8 @@ class SpecModule(nn.Module):
                 values[step.outputs[index]] = batch_first
             for value in step.done:  # drop what nothing later reads, as the compiled code does
                 values.pop(value, None)
+        if self._taps:
+            return (values[self._output], *(values[tap] for tap in self._taps))  # type: ignore[return-value]
         return values[self._output]
 
     def extra_repr(self) -> str:

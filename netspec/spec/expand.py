@@ -116,11 +116,12 @@ class Expander:
         names = assign_names(list(entries), self._reporter(scope), self.found.doc.file)
         outputs: dict[str, str | None] = {}
         counts: dict[str, int] = {}  # how many outputs each name has (a split's chunks)
+        uses: dict[str, Group] = {}  # the block uses so far, whose layers `from:` may read
         order = {name: entry for name, entry in zip(names, entries, strict=True)}
         previous = scope.inputs[0]
         body: list[Node] = []
         for entry, local in zip(entries, names, strict=True):
-            sources = self._sources(entry, local, outputs, counts, order, previous, scope)
+            sources = self._sources(entry, local, outputs, counts, uses, order, previous, scope)
             qualified = scope.prefix + local
             count = self._count(entry, scope)
             node = (
@@ -133,6 +134,8 @@ class Expander:
                 body.append(node)
             outputs[local] = output
             counts[local] = node.output_count if isinstance(node, Layer) else 1
+            if isinstance(node, Group) and node.block is not None:
+                uses[local] = node
             previous = output
         return body
 
@@ -196,6 +199,7 @@ class Expander:
         local: str,
         outputs: dict[str, str | None],
         counts: dict[str, int],
+        uses: dict[str, Group],
         order: dict[str, Entry],
         previous: str | None,
         scope: Scope,
@@ -223,6 +227,8 @@ class Expander:
                 target = outputs[source]
             elif dot and owner in outputs and number.isdigit() and str(int(number)) == number:
                 target, problem = self._output_of(owner, int(number), outputs, counts)
+            elif dot and source.split(".")[0] in uses:
+                target, problem = self._inside(source, uses[source.split(".")[0]])
             else:
                 target = None
                 problem = self._dangling(source, local, outputs, order, scope)
@@ -231,6 +237,29 @@ class Expander:
             elif target is not None:
                 resolved.append(target)
         return tuple(resolved)
+
+    @staticmethod
+    def _inside(source: str, use: Group) -> tuple[str | None, str | None]:
+        """``from: enc1.conv2``: a layer of an earlier block use (an encoder's skip), or
+        ``enc1.halves.1``, one of its outputs."""
+        _, wanted, *rest = source.split(".")
+        layers = {node.local: node for node in use.body if isinstance(node, Layer)}
+        found = layers.get(wanted)
+        if found is None:
+            inner = next((n for n in use.body if n.local == wanted), None)
+            why = (
+                f"'{wanted}' in it is a block use or repeat: read a layer directly in '{use.local}'"
+                if inner is not None
+                else f"it has no layer '{wanted}'{did_you_mean(wanted, layers)}"
+            )
+            return None, f"from: '{source}': '{use.local}' is a use of block {use.block}; {why}"
+        if not rest:
+            return found.name, None
+        index = rest[0]
+        if len(rest) > 1 or not index.isdigit() or int(index) >= found.output_count:
+            outputs = ", ".join(found.output_names)
+            return None, f"from: '{source}': the outputs of '{found.name}' are {outputs}"
+        return output_value(found.name, int(index)), None
 
     @staticmethod
     def _block_input(index: int, scope: Scope) -> tuple[str | None, str | None]:
