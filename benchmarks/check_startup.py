@@ -7,12 +7,14 @@ compile` and `netspec draw` (SVG, Graphviz included) on the first spec, and of
 `python -c "import netspec.cli"` for comparison. `check` must stay under 0.5 s; none of these
 may import torch (which alone costs about 4.5 s on the team's 2-core machines).
 
-Then the start-up ratio, measured in alternating rounds (the machine is shared and noisy): each
+Then the start-up ratios, measured in alternating rounds (the machine is shared and noisy): each
 round times `netspec check` on the first spec and the floor it cannot go below, `python -c
 "import pydantic, ruamel.yaml, rich.console"`, and prints the median ratio with its middle half.
 pydantic 2 imports lazily, so that floor never loads `BaseModel`; the second floor also
 defines and validates one one-field pydantic model, the least any validation with pydantic
-costs (its model machinery and its plugin loader).
+costs (its model machinery and its plugin loader). Each further spec is timed against the
+first the same way (`specs/lenet.yaml specs/zoo/vit_b_16.yaml`: a big network's check against
+the smallest's).
 
 Byte-code caching is on, as for an installed package (PYTHONDONTWRITEBYTECODE would make every
 run compile netspec's sources again, about 80 ms here).
@@ -51,9 +53,8 @@ def time_command(command: list[str], runs: int) -> list[float]:
     return [time_once(command) for _ in range(runs)]
 
 
-def ratios(command: list[str], floor: str, rounds: int) -> list[float]:
-    """check ÷ floor, one pair per round, the two run one after the other."""
-    baseline = [sys.executable, "-c", floor]
+def ratios(command: list[str], baseline: list[str], rounds: int) -> list[float]:
+    """command ÷ baseline, one pair per round, the two run one after the other."""
     time_once(command)
     time_once(baseline)
     return [time_once(command) / time_once(baseline) for _ in range(rounds)]
@@ -102,10 +103,16 @@ def main() -> None:
         )
     print("\n| ratio, alternating rounds | median | middle half | rounds |\n|---|---|---|---|")
     for floor in (FLOOR, FLOOR_WITH_MODELS):
-        found = ratios([netspec, "check", first], floor, args.runs)
+        found = ratios([netspec, "check", first], [sys.executable, "-c", floor], args.runs)
         shown = floor.replace("\n", "; ").replace(":; ", ": ")
         print(
             f'| `netspec check {first}` ÷ `python -c "{shown}"` | '
+            f"{statistics.median(found):.2f} | {middle_half(found)} | {len(found)} |"
+        )
+    for spec in args.specs[1:]:  # a big network against the first (issue 11: ViT vs LeNet)
+        found = ratios([netspec, "check", spec], [netspec, "check", first], args.runs)
+        print(
+            f"| `netspec check {spec}` ÷ `netspec check {first}` | "
             f"{statistics.median(found):.2f} | {middle_half(found)} | {len(found)} |"
         )
 

@@ -4,12 +4,15 @@ that say what was meant without suggesting something that computes differently."
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 from helpers import check, error_lines
 from test_codegen_names import assert_runs_like_build
 
 import netspec
+from netspec.cli import main
 from netspec.spec.source import parse_yaml
 
 # --- inputs that hold token ids ---------------------------------------------------------------
@@ -428,3 +431,15 @@ def test_reading_inside_a_block_use_names_what_is_there(source: str, message: st
     spec = TAPPED.replace("from: [up_1, enc1.act]", f"from: [up_1, {source}]")
     errors = error_lines(spec)
     assert len(errors) == 1 and errors[0].endswith(message), errors
+
+
+def test_a_compile_refusal_names_the_file_line_and_column(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = tmp_path / "r.yaml"
+    spec.write_text(
+        "name: r\ninput: [4]\nblocks:\n  stack:\n    params: {n: 1}\n    layers:\n"
+        "      - linear: 4\n        repeat: n\nlayers:\n  - stack\n"
+    )
+    assert main(["compile", str(spec)]) == 1
+    assert capsys.readouterr().err.startswith(f"{spec}:7:9: not compiled: block stack: repeat: n")

@@ -7,19 +7,15 @@ the compiled model, which then compute what the reference computes (eval mode)."
 from __future__ import annotations
 
 import re
-import xml.etree.ElementTree as ElementTree
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 import torch
-from test_compile import ruff
-from test_draw import needs_dot
 from torch import nn
-from zoo import ZOO, assert_same_as_reference, example_input, zoo_spec
+from zoo import assert_same_as_reference, example_input, zoo_spec
 
 import netspec
-from netspec.cli import main
 
 NAMES = ["unet", "lstm_classifier", "transformer_classifier", "dcgan_generator"]
 
@@ -347,21 +343,3 @@ def test_dcgan_generator_is_the_tutorials(tmp_path: Path) -> None:
     generator.apply(weights_init)
     reference = perturbed(generator, calibration_input("dcgan_generator"))
     assert_is_reference("dcgan_generator", reference, 3_576_704, dotted, tmp_path)
-
-
-def test_compiled_files_pass_ruff_lint_and_format(tmp_path: Path) -> None:
-    for name in NAMES:
-        (tmp_path / f"{name}.py").write_text(netspec.compile_source(zoo_spec(name)))
-    lint = ruff("check", str(tmp_path))
-    assert lint.returncode == 0, lint.stdout + lint.stderr
-    formatting = ruff("format", "--check", "--diff", str(tmp_path))
-    assert formatting.returncode == 0, formatting.stdout + formatting.stderr
-
-
-@needs_dot
-@pytest.mark.parametrize("name", NAMES)
-def test_draws(name: str, tmp_path: Path) -> None:
-    svg = tmp_path / f"{name}.svg"
-    assert main(["draw", str(ZOO / f"{name}.yaml"), "-o", str(svg)]) == 0
-    text = "".join(ElementTree.parse(svg).getroot().itertext())
-    assert f"{zoo_spec(name).valid_graph().total_params:,} params" in text

@@ -5,19 +5,15 @@ the compiled model, which then compute what torchvision's model computes."""
 from __future__ import annotations
 
 import re
-import xml.etree.ElementTree as ElementTree
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import torch
 import torchvision
-from test_compile import ruff
-from test_draw import needs_dot
-from zoo import ZOO, assert_same_as_reference, zoo_spec
+from zoo import assert_same_as_reference, zoo_spec
 
 import netspec
-from netspec.cli import main
 
 NAMES = ["convnext_tiny", "vit_b_16"]
 
@@ -71,21 +67,3 @@ def test_spec_is_torchvisions_model(
         ours = list(netspec.build(zoo_spec(name)).state_dict())
     assert list(map(torchvision_name, ours)) == list(reference.state_dict())
     assert_same_as_reference(name, reference, tmp_path)
-
-
-def test_compiled_files_pass_ruff_lint_and_format(tmp_path: Path) -> None:
-    for name in NAMES:
-        (tmp_path / f"{name}.py").write_text(netspec.compile_source(zoo_spec(name)))
-    lint = ruff("check", str(tmp_path))
-    assert lint.returncode == 0, lint.stdout + lint.stderr
-    formatting = ruff("format", "--check", "--diff", str(tmp_path))
-    assert formatting.returncode == 0, formatting.stdout + formatting.stderr
-
-
-@needs_dot
-@pytest.mark.parametrize("name", NAMES)
-def test_draws(name: str, tmp_path: Path) -> None:
-    svg = tmp_path / f"{name}.svg"
-    assert main(["draw", str(ZOO / f"{name}.yaml"), "-o", str(svg)]) == 0
-    text = "".join(ElementTree.parse(svg).getroot().itertext())
-    assert f"{zoo_spec(name).valid_graph().total_params:,} params" in text

@@ -26,7 +26,7 @@ from typing import Any
 from netspec.diagnostics import Position
 from netspec.ir import INPUT, Graph, Group, Layer, Node
 from netspec.layers.args import LayerArgs
-from netspec.layers.base import LayerKind, Learned, TorchCall, Unpacking
+from netspec.layers.base import LayerKind, Learned, TorchCall, Unpacking, Unreported
 from netspec.names import class_name
 from netspec.pysource import (
     INDENT,
@@ -363,18 +363,6 @@ def _class(
 # --- blocks as classes ------------------------------------------------------------------------
 
 
-class _Silent:
-    """A shape-rule reporter for tracing: the layers were checked already."""
-
-    input_names: tuple[str, ...] = ()
-
-    def error(self, message: str, arg: str | None = None) -> None:
-        pass
-
-    def warning(self, message: str, arg: str | None = None) -> None:
-        pass
-
-
 @dataclass
 class _Trace:
     """One block use, run through the kinds' shape rules on traced ints: each node's module
@@ -431,10 +419,11 @@ class _Generator:
     def _input_sizes(self, block: str, shapes: Sequence[Shape | None]) -> dict[str, Any]:
         """What a block's class is given about its inputs: the channels of each, and the
         sizes its expressions read (``in_features``)."""
-        assert all(shape is not None for shape in shapes)
-        sizes = {channels_of_input(k): shape.dims[0] for k, shape in enumerate(shapes)}  # type: ignore[union-attr]
+        known = [shape for shape in shapes if shape is not None]
+        assert len(known) == len(shapes)  # the spec was checked
+        sizes = {channels_of_input(k): shape.dims[0] for k, shape in enumerate(known)}
         if INPUT_FEATURES in self.graph.block_reads.get(block, ()):
-            sizes[INPUT_FEATURES] = shapes[0].dims[-1]  # type: ignore[union-attr]
+            sizes[INPUT_FEATURES] = known[0].dims[-1]
         return sizes
 
     # concrete: the top-level class
@@ -499,7 +488,7 @@ class _Generator:
             assert node.kind is not None and node.args is not None
             args = node.args.model_copy(update=node.traced)
             inputs = [found.shapes[source] for source in node.inputs]
-            inferred = node.kind.infer(args, inputs, _Silent())
+            inferred = node.kind.infer(args, inputs, Unreported(node.inputs))
             assert inferred.shape is not None
             outputs = (inferred.shape, *inferred.more)
             named = zip(node.output_names, outputs, strict=True)

@@ -19,7 +19,7 @@ from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from netspec.layers.args import SPATIAL_NAMES, LayerArgs, expand
 from netspec.pysource import Expr, Value
-from netspec.shapes import Dim, Shape, Window, format_dims
+from netspec.shapes import Dim, Shape, format_dims
 
 
 @dataclass(frozen=True)
@@ -139,6 +139,20 @@ class Reporter(Protocol):
     def error(self, message: str, arg: str | None = None) -> None: ...
 
     def warning(self, message: str, arg: str | None = None) -> None: ...
+
+
+class Unreported:
+    """A reporter for running a shape rule again where its problems are reported elsewhere
+    (looking ahead during expansion, tracing a block's class)."""
+
+    def __init__(self, input_names: tuple[str, ...] = ()) -> None:
+        self.input_names = input_names
+
+    def error(self, message: str, arg: str | None = None) -> None:
+        pass
+
+    def warning(self, message: str, arg: str | None = None) -> None:
+        pass
 
 
 class LayerKind(Generic[ArgsT]):
@@ -390,7 +404,17 @@ def resolve_dim(dim: int, x: Shape, report: Reporter, arg: str) -> int | None:
     return dim % rank
 
 
-def window_outputs(windows: Sequence[Window], report: Reporter) -> list[Dim]:
+class SizedWindow(Protocol):
+    """A window along one dim (``shapes.Window``, a transposed convolution's)."""
+
+    def output(self) -> Dim: ...
+
+    def formula(self, name: str) -> str: ...
+
+
+def window_outputs(
+    windows: Sequence[SizedWindow], report: Reporter, arg: str | None = None
+) -> list[Dim]:
     """Output sizes of a convolution's or pooling's windows; a size below 1 is reported with
     its arithmetic and becomes unknown (every spatial dim, as the layer failed)."""
     names = SPATIAL_NAMES[len(windows)]
@@ -401,7 +425,7 @@ def window_outputs(windows: Sequence[Window], report: Reporter) -> list[Dim]:
         if size is not None and size < 1
     ]
     if too_small:
-        report.error("; ".join(too_small))
+        report.error("; ".join(too_small), arg=arg)
         return [None] * len(windows)
     return sizes
 

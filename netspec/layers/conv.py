@@ -381,7 +381,7 @@ class _ConvTransposeNd(LayerKind[ConvTransposeArgs]):
             return UNKNOWN
         channels = _input_channels(args, x, report)
         windows = self.windows(args, x.dims[1:])
-        shape = Shape((args.out_channels, *self._outputs(windows, report)))
+        shape = Shape((args.out_channels, *window_outputs(windows, report, arg="padding")))
 
         if channels is None:
             return Inferred(shape, None, None)
@@ -420,20 +420,6 @@ class _ConvTransposeNd(LayerKind[ConvTransposeArgs]):
         ]
         if too_big:
             report.error("output_padding " + "; ".join(too_big), arg="output_padding")
-
-    def _outputs(self, windows: list[TransposedWindow], report: Reporter) -> list[Dim]:
-        """Output sizes; one below 1 is reported with its arithmetic and makes all unknown."""
-        names = SPATIAL_NAMES[self.spatial_dims]
-        sizes = [w.output() for w in windows]
-        too_small = [
-            f"{w.formula(name)}, must be ≥ 1"
-            for w, name, size in zip(windows, names, sizes, strict=True)
-            if size is not None and size < 1
-        ]
-        if too_small:
-            report.error("; ".join(too_small), arg="padding")
-            return [None] * len(windows)
-        return sizes
 
     def describe(self, args: ConvTransposeArgs, inputs: Sequence[Shape | None]) -> str:
         dims = self.spatial_dims

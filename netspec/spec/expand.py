@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from netspec.diagnostics import Diagnostic, Position, did_you_mean
 from netspec.ir import INPUT, Group, Layer, Node, UseSite, output_value, use_context
 from netspec.layers.args import LayerArgs, describe_value
-from netspec.layers.base import LayerKind
+from netspec.layers.base import LayerKind, Unreported
 from netspec.limits import MAX_BLOCK_DEPTH, MAX_LAYERS
 from netspec.shapes import Shape
 from netspec.spec import expr
@@ -42,19 +42,6 @@ class Scope:
     groups: tuple[str, ...] = ()
     uses: tuple[UseSite, ...] = ()
     traced_env: tuple[tuple[str, int | float], ...] = ()  # whole ones as traced ints
-
-
-class _Quiet:
-    """A shape rule's reporter for looking ahead: the shape pass reports the problems."""
-
-    def __init__(self, input_names: tuple[str, ...]) -> None:
-        self.input_names = input_names
-
-    def error(self, message: str, arg: str | None = None) -> None:
-        pass
-
-    def warning(self, message: str, arg: str | None = None) -> None:
-        pass
 
 
 class Expander:
@@ -85,7 +72,7 @@ class Expander:
             outputs: tuple[Shape | None, ...] = ()
             kind, args = layer.kind, layer.args
             if kind is not None and args is not None and kind.takes(len(inputs)):
-                inferred = kind.infer(args, inputs, _Quiet(layer.inputs))
+                inferred = kind.infer(args, inputs, Unreported(layer.inputs))
                 outputs = (inferred.shape, *inferred.more)
             outputs += (None,) * (layer.output_count - len(outputs))
             self._shapes |= zip(layer.output_names, outputs, strict=False)
@@ -512,12 +499,18 @@ class Expander:
         if not block.reads:
             return {}
         shapes = [self.shape_of(source) for source in sources]
-        if not shapes or any(s is None or not s.rank or not s.known for s in shapes):
+        dims = [shape.dims for shape in shapes if shape is not None and shape.rank]
+        if not dims or len(dims) < len(shapes):
             return None
-        known = {INPUT_FEATURES: shapes[0].dims[-1]}  # type: ignore[union-attr]
-        for index, shape in enumerate(shapes):
-            known[channels_of_input(index)] = shape.dims[0]  # type: ignore[union-attr]
-        return {name: known[name] for name in block.reads if name in known}  # type: ignore[misc]
+        sizes = {INPUT_FEATURES: dims[0][-1]}
+        sizes |= {channels_of_input(index): each[0] for index, each in enumerate(dims)}
+        found: dict[str, int] = {}
+        for name in block.reads & sizes.keys():
+            size = sizes[name]
+            if size is None:
+                return None
+            found[name] = size
+        return found
 
     def _params(
         self, entry: Entry, block: BlockDef, qualified: str, scope: Scope
