@@ -171,6 +171,18 @@ class Sum(Expr):
 
 
 @dataclass(frozen=True)
+class Terms(Expr):
+    """``a + b - c`` as an argument: split before each operator when too long, as ruff splits
+    an argument in brackets (no parentheses added)."""
+
+    first: Expr
+    rest: tuple[tuple[str, Expr], ...]  # ("+" or "-", operand)
+
+    def flat(self) -> str:
+        return " ".join([self.first.flat(), *(f"{op} {term.flat()}" for op, term in self.rest)])
+
+
+@dataclass(frozen=True)
 class Repeated(Expr):
     """``*(module for _ in range(count))``: copies of one module, as a starred argument."""
 
@@ -213,6 +225,11 @@ def format_line(indent: str, prefix: str, expr: Expr, suffix: str = "") -> list[
         return [*lines, f"{indent}){suffix}"]
     if isinstance(expr, Keyword):
         return format_line(indent, f"{prefix}{expr.key}=", expr.value, suffix)
+    if isinstance(expr, Terms):
+        lines = [f"{indent}{prefix}{expr.first.flat()}"]
+        lines += [f"{indent}{op} {term.flat()}" for op, term in expr.rest]
+        lines[-1] += suffix
+        return lines
     if isinstance(expr, Repeated):  # ruff splits at the brackets, then before `for`
         loop = f"for _ in range({expr.count})"
         body = f"{expr.module.flat()} {loop}"

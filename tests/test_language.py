@@ -10,6 +10,7 @@ import pytest
 import torch
 from helpers import check, error_lines
 from test_codegen_names import assert_runs_like_build
+from test_compile import ruff
 
 import netspec
 from netspec.cli import main
@@ -443,3 +444,33 @@ def test_a_compile_refusal_names_the_file_line_and_column(
     )
     assert main(["compile", str(spec)]) == 1
     assert capsys.readouterr().err.startswith(f"{spec}:7:9: not compiled: block stack: repeat: n")
+
+
+def test_a_long_size_expression_is_split_as_ruff_splits_it(tmp_path: Path) -> None:
+    width = (
+        "max(8, (in_channels // 4 + 4) // 8 * 8) + 8 * min(1, max(0, 9 * (in_channels // 4) "
+        "- 10)) - in_channels // 64"
+    )
+    checked = check(
+        f"""
+        name: long_expr
+        input: [64, 8, 8]
+        blocks:
+          squeeze:
+            layers:
+              - conv2d:
+                  out_channels: {width}
+                  kernel_size: 1
+        layers:
+          - squeeze
+        """
+    )
+    source = assert_runs_like_build(checked)
+    assert (
+        "            max(8, (in_channels // 4 + 4) // 8 * 8)\n"
+        "            + 8 * min(1, max(0, 9 * (in_channels // 4) - 10))\n"
+        "            - in_channels // 64,\n"
+    ) in source
+    path = tmp_path / "long_expr.py"
+    path.write_text(source)
+    assert ruff("format", "--check", str(path)).returncode == 0

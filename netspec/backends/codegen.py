@@ -36,6 +36,7 @@ from netspec.pysource import (
     Keyword,
     Namespace,
     Repeated,
+    Terms,
     call,
     format_line,
     identifiers,
@@ -61,11 +62,20 @@ class CompileError(Exception):
 def _argument(size: Any) -> Expr:
     """An argument's source: a literal, or an expression of constructor arguments."""
     if expr.is_traced(size):
-        return Atom(size.render())  # names in it are validated identifiers
+        return _terms(size.tree)  # names in it are validated identifiers
     if isinstance(size, tuple) and any(expr.is_traced(item) for item in size):
         items = ", ".join(_argument(item).flat() for item in size)
         return Atom(f"({items},)" if len(size) == 1 else f"({items})")
     return Atom(literal(size))
+
+
+def _terms(tree: expr.Node) -> Expr:
+    """A sum or difference as its terms, which a long line splits before each ``+``/``-``."""
+    rest: list[tuple[str, Expr]] = []
+    while isinstance(tree, expr.BinOp) and tree.operator in ("+", "-"):
+        rest.insert(0, (tree.operator, Atom(expr.render(tree.right, 2))))
+        tree = tree.left
+    return Terms(Atom(expr.render(tree, 1)), tuple(rest)) if rest else Atom(expr.render(tree))
 
 
 def learned_source(learned: Learned) -> Expr:
@@ -246,7 +256,7 @@ class Level:
 
     nodes: list[Node]
     module: Callable[[Node], Expr | None]  # the expression building a node's module
-    comment: Callable[[Node], str]  # a node's output shape, as the comment shows it
+    comment: Callable[[Node, int], str]  # the shape of a node's output k, as comments show it
     sources: tuple[str, ...] = (INPUT,)  # the qualified names this level's inputs have
     returns: tuple[str, ...] = ()  # values returned after the output (a block's taps)
 
@@ -326,6 +336,7 @@ def _class(
                 for k, v in enumerate(values)
             ]
             target = unpacking_target(structure, used)
+            shown = [k for k, variable in enumerate(used) if variable != "_"]
         if isinstance(node, Layer) and _is_expression(node):
             assert node.kind is not None and node.args is not None
             # In a block's class, what the use computed from its arguments, read from self.
@@ -334,7 +345,7 @@ def _class(
             if node.kind.learned(args) is not None:
                 operands.insert(0, name(f"self.{node.local}"))
             expression = node.kind.expression(args, operands)
-            comment = f"{node.local}: {level.comment(node)}"  # no submodule carries the name
+            comment = f"{node.local}: {level.comment(node, 0)}"  # no submodule carries the name
         else:
             keywords: tuple[tuple[str, Any], ...] = ()
             if isinstance(node, Layer) and node.kind is not None:
@@ -342,7 +353,9 @@ def _class(
                 keywords = node.kind.forward_keywords
             extra = [Keyword(key, Atom(literal(value))) for key, value in keywords]
             expression = call(f"self.{node.local}", *operands, *extra)
-            comment = level.comment(node)
+            comment = level.comment(node, 0)
+        if structure != 0 and shown and not _is_expression(node):  # what each name holds
+            comment = ", ".join(f"{used[k]}: {level.comment(node, k)}" for k in shown)
         if node is not level.nodes[-1] and not read.intersection(values):
             # Nothing reads it, but the spec asks for it (and e.g. batch norm statistics
             # update), so it runs; `netspec check` warns about it.
@@ -543,12 +556,12 @@ class _Generator:
         def module(node: Node) -> Expr | None:
             return traces[0].modules[node]
 
-        def comment(node: Node) -> str:
+        def comment(node: Node, index: int) -> str:
             """``(N, channels, 56, 56)``: each dim as the class computes it where every use
             agrees, else ``·``."""
             path = _path(representative.body, node)
             shapes = [
-                trace.shapes[_at(use.body, path).output_name]
+                trace.shapes[_at(use.body, path).output_names[index]]
                 for use, trace in zip(uses, traces, strict=True)
             ]
             dims = [
@@ -691,9 +704,10 @@ def _at(body: Sequence[Node], path: list[int]) -> Node:
 def _module_class(graph: Graph) -> list[str]:
     generator = _Generator(graph)
 
-    def comment(node: Node) -> str:
-        assert node.output is not None
-        return node.output.batched()
+    def comment(node: Node, index: int) -> str:
+        shape = generator.shapes[node.output_names[index]]
+        assert shape is not None
+        return shape.batched()
 
     level = Level(list(graph.body), generator.concrete_module, comment)
     cls = generator.cls
