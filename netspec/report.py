@@ -198,6 +198,7 @@ def to_json(checked: CheckedSpec) -> dict[str, Any]:
     if graph is None:
         return result
     result["input_shape"] = graph.input_shape.to_json() if graph.input_shape else None
+    result["input_dtype"] = graph.input_dtype
     result["output_shape"] = graph.output_shape.to_json() if graph.output_shape else None
     result["total_params"] = graph.total_params
     result["total_macs"] = graph.total_macs
@@ -207,6 +208,8 @@ def to_json(checked: CheckedSpec) -> dict[str, Any]:
             "kind": layer.kind.name if layer.kind else None,
             "inputs": list(layer.inputs),
             "output_shape": layer.output.to_json() if layer.output else None,
+            # every output, for a layer with several (read as name.1…): [[…], […]]
+            "output_shapes": [shape.to_json() if shape else None for shape in layer.outputs],
             "params": layer.params,
             "macs": layer.macs,
             "ok": not layer.failed,
@@ -219,6 +222,7 @@ def to_json(checked: CheckedSpec) -> dict[str, Any]:
         {
             "name": group.name,
             "block": group.block,
+            "inputs": list(group.inputs),
             "params": group.parameters,
             "repeat": group.count if group.block is None else None,
             "line": group.position.line if group.position else None,

@@ -77,6 +77,7 @@ def test_json_output(capsys: pytest.CaptureFixture[str]) -> None:
     lenet, broken = report["specs"]
     assert lenet["ok"] is True and lenet["name"] == "lenet"
     assert lenet["input_shape"] == ["N", 1, 28, 28]
+    assert lenet["input_dtype"] == "float32"
     assert lenet["output_shape"] == ["N", 10]
     assert lenet["total_params"] == 61_706
     assert lenet["layers"][0] == {
@@ -84,6 +85,7 @@ def test_json_output(capsys: pytest.CaptureFixture[str]) -> None:
         "kind": "conv2d",
         "inputs": ["input"],
         "output_shape": ["N", 6, 28, 28],
+        "output_shapes": [["N", 6, 28, 28]],
         "params": 156,
         "macs": 117_600,
         "ok": True,

@@ -14,6 +14,7 @@ from test_compile import ruff
 
 import netspec
 from netspec.cli import main
+from netspec.report import to_json
 from netspec.spec.source import parse_yaml
 
 # --- inputs that hold token ids ---------------------------------------------------------------
@@ -268,7 +269,7 @@ def test_an_operation_in_a_block_reads_the_uses_parameter() -> None:
         ("relu7", ""),
         ("hardtan", ""),
         ("conv4d", ""),
-        ("softmax2d", ""),
+        ("softmax3d", ""),
     ],
 )
 def test_did_you_mean_only_offers_spellings_of_the_same_kind(written: str, hint: str) -> None:
@@ -474,3 +475,13 @@ def test_a_long_size_expression_is_split_as_ruff_splits_it(tmp_path: Path) -> No
     path = tmp_path / "long_expr.py"
     path.write_text(source)
     assert ruff("format", "--check", str(path)).returncode == 0
+
+
+def test_json_lists_every_output_of_a_layer() -> None:
+    spec = "name: t\ninput: {shape: [6], dtype: long}\nlayers:\n"
+    spec += "  - embedding: {num_embeddings: 9, embedding_dim: 4}\n  - gru: 5\n"
+    checked = check(spec)
+    assert checked.ok, checked.errors
+    report = to_json(checked)  # what check --json prints
+    assert report["input_dtype"] == "long"
+    assert report["layers"][1]["output_shapes"] == [["N", 6, 5], ["N", 1, 5]]
