@@ -36,7 +36,10 @@ def test_every_kind_is_in_the_schema() -> None:
     assert layer_refs == {f"#/$defs/layer_{k.name}" for k in all_kinds()}
 
 
-@pytest.mark.parametrize("path", SPECS, ids=[p.stem for p in SPECS])
+ZOO = sorted((ROOT / "specs" / "zoo").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", SPECS + ZOO, ids=[p.stem for p in SPECS + ZOO])
 def test_shipped_specs_validate(path) -> None:
     errors = list(VALIDATOR.iter_errors(load_yaml(path.read_text())))
     assert [e.message for e in errors] == []

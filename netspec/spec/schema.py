@@ -93,7 +93,7 @@ def _block_schemas(kind_names: list[str]) -> dict[str, Any]:
                 "params": {
                     "type": "object",
                     "description": "parameter → default value (null: every use must give it)",
-                    "additionalProperties": {"type": ["integer", "null"]},
+                    "additionalProperties": {"type": ["number", "null"]},
                 },
                 "layers": {"type": "array", "minItems": 1, "items": loose_entry},
             },
@@ -106,7 +106,7 @@ def _block_schemas(kind_names: list[str]) -> dict[str, Any]:
             "minProperties": 1,
             "properties": SIBLINGS,
             "propertyNames": {"not": {"enum": kind_names}},
-            "additionalProperties": {"type": ["object", "integer", "string", "null"]},
+            "additionalProperties": {"type": ["object", "number", "string", "null"]},
         },
     }
 
