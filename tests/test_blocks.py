@@ -307,7 +307,8 @@ def test_json_lists_groups(capsys: pytest.CaptureFixture[str]) -> None:
     report = json.loads(capsys.readouterr().out)["specs"][0]
     groups = {g["name"]: g for g in report["groups"]}
     assert groups["stage1"] == {
-        "name": "stage1", "block": None, "params": {}, "repeat": 2, "line": 67,
+        "name": "stage1", "block": None, "inputs": ["stem_relu"], "params": {}, "repeat": 2,
+        "line": 67,
     }  # fmt: skip
     assert groups["stage2.down"]["params"] == {"channels": 32}
     layer = next(r for r in report["layers"] if r["name"] == "stage2.down.conv1")

@@ -40,6 +40,16 @@ def test_an_unknown_family_fails_when_the_class_is_defined() -> None:
     assert "test_attention" not in REGISTRY
 
 
+def test_an_alias_belongs_to_one_kind() -> None:
+    with pytest.raises(TypeError, match=r"'test_dense' .*: alias 'dense' is already linear's"):
+
+        class Dense(_Complete):
+            name = "test_dense"
+            aliases = ("dense",)
+
+    assert "test_dense" not in REGISTRY
+
+
 def test_a_kind_without_a_valid_example_is_refused() -> None:
     with pytest.raises(TypeError, match=r"'test_untested' .* needs at least one valid example"):
 

@@ -1,4 +1,4 @@
-"""Element-wise activations, the gated linear unit and the (log-)softmax."""
+"""Element-wise activations, the gated linear unit and the softmax family."""
 
 from collections.abc import Sequence
 from dataclasses import replace
@@ -14,6 +14,7 @@ from netspec.layers.base import (
     LayerKind,
     ParamShapes,
     Reporter,
+    expect_rank,
     invalid,
     resolve_dim,
     same_shape,
@@ -541,3 +542,70 @@ class LogSoftmax(_Softmax):
         invalid(-4, (3, 4), error="dim -4 is out of range"),
     )
     aliases = ("log_softmax",)
+
+
+class Softmin(_Softmax):
+    name = "softmin"
+    summary = "exp(−x) / Σ exp(−x) along dim: the smallest values get the most weight"
+    torch_class = "Softmin"
+    examples = (
+        valid(None, (10,)),
+        valid(-1, (3, 4)),
+        invalid(3, (3, 4), error="dim 3 is out of range for a 3-D tensor (N, 3, 4)"),
+    )
+
+
+class Softmax2d(LayerKind[NoArgs]):
+    name = "softmax2d"
+    family = "activation"
+    summary = "softmax over the channels at each position of a C×H×W input"
+    shape_rule = "Input C×H×W; output shape = input shape, softmax along C. No params."
+    torch_class = "Softmax2d"
+    Args = NoArgs
+    examples = (
+        valid(None, (3, 8, 8)),
+        valid({}, (1, 2, 5)),
+        invalid(None, (8,), error="expects a C×H×W input (batch excluded), got 8"),
+        invalid(None, (2, 3, 4, 5), error="expects a C×H×W input"),
+    )
+
+    def infer(self, args: NoArgs, inputs: Sequence[Shape | None], report: Reporter) -> Inferred:
+        (x,) = inputs
+        if x is None or not expect_rank(x, {3: "C×H×W"}, report):
+            return NO_OUTPUT
+        return same_shape(x)
+
+
+class RReLUArgs(LayerArgs):
+    lower: Float = Field(1.0 / 8, description="lowest slope drawn for x < 0")
+    upper: Float = Field(1.0 / 3, description="highest slope drawn for x < 0; ≥ lower")
+    inplace: Bool = Field(False, description="overwrite the input tensor")
+
+
+class RReLU(_Activation[RReLUArgs]):
+    name = "rrelu"
+    summary = (
+        "x for x ≥ 0, a·x otherwise, with a drawn uniformly from [lower, upper] while "
+        "training and (lower + upper)/2 in eval mode"
+    )
+    shape_rule = "Output shape = input shape; lower must be at most upper. No params."
+    torch_class = "RReLU"
+    aliases = ("RReLU",)
+    Args = RReLUArgs
+    examples = (
+        valid(None, (10,)),
+        valid({"lower": 0.1, "upper": 0.3, "inplace": True}, (3, 4, 4)),
+        valid({"lower": 0.2, "upper": 0.2}, (5,)),
+        invalid({"lower": 0.5, "upper": 0.1}, (3,), error="lower (0.5) must be at most upper"),
+        invalid({"lower": "low"}, (3,), error="lower: expected a number"),
+    )
+
+    def infer(self, args: RReLUArgs, inputs: Sequence[Shape | None], report: Reporter) -> Inferred:
+        if args.lower > args.upper:
+            report.error(
+                f"lower ({args.lower:g}) must be at most upper ({args.upper:g})", arg="upper"
+            )
+        return same_shape(inputs[0])
+
+    def describe(self, args: RReLUArgs, inputs: Sequence[Shape | None]) -> str:
+        return f"slope ∈ [{args.lower:.3g}, {args.upper:.3g}]"

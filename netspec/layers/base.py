@@ -207,6 +207,9 @@ class LayerKind(Generic[ArgsT]):
             raise TypeError(f"{where} needs at least one valid example")
         if cls.name in REGISTRY:
             raise TypeError(f"layer kind {cls.name!r} is defined twice")
+        for other in REGISTRY.values():
+            if shared := set(cls.aliases) & {other.name, *other.aliases}:
+                raise TypeError(f"{where}: alias {shared.pop()!r} is already {other.name}'s")
         REGISTRY[cls.name] = cls()
 
     def takes(self, count: int) -> bool:

@@ -1,7 +1,7 @@
-"""Normalisation: batch, instance, layer and group norms, and local response normalisation."""
+"""Normalisation: batch, instance, layer, RMS and group norms, and local response normalisation."""
 
 from collections.abc import Sequence
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, TypeVar
 
 from pydantic import BeforeValidator, Field, WithJsonSchema
 from pydantic_core import PydanticCustomError
@@ -248,44 +248,40 @@ NormalizedShape = Annotated[
 ]
 
 
-class LayerNormArgs(LayerArgs):
+class _TrailingNormArgs(LayerArgs):
+    """What layer and RMS norm share; each kind's model declares its own eps default."""
+
     normalized_shape: NormalizedShape | None = Field(
         None, description="the trailing dims normalised over; default: the input's last dim"
     )
+    eps: PositiveFloat | None
+    elementwise_affine: Bool = Field(True, description="learn a scale per element")
+
+
+class LayerNormArgs(_TrailingNormArgs):
     eps: PositiveFloat = Field(1e-5, description="added to the variance for stability")
     elementwise_affine: Bool = Field(True, description="learn a scale (and shift) per element")
     bias: Bool = Field(True, description="learn the shift too, with elementwise_affine")
 
 
-class LayerNorm(LayerKind[LayerNormArgs]):
-    name = "layernorm"
-    family = "norm"
-    summary = "normalisation of each sample over its trailing dims (by default its last)"
-    shape_rule = (
-        "Output shape = input shape; normalized_shape, when given, must equal the input's "
-        "trailing dims. Params: a weight and a bias of normalized_shape when elementwise_affine."
-    )
-    torch_class = "LayerNorm"
-    main_arg = "normalized_shape"
-    torch_positional = ("normalized_shape",)
-    aliases = ("LayerNorm", "layer_norm", "LayerNormalization")
-    Args = LayerNormArgs
-    examples = (
-        valid(None, (197, 384)),
-        valid(384, (197, 384)),
-        valid({"normalized_shape": [14, 14], "bias": False}, (3, 14, 14)),
-        valid({"elementwise_affine": False, "eps": 1e-6}, (10,)),
-        invalid(
-            [768],
-            (197, 384),
-            error="normalized_shape [768] does not match the input's trailing dims 384",
-        ),
-        invalid([4, 8], (8,), error="normalized_shape [4, 8] has 2 dims but the input 8 has 1"),
-        invalid([], (8,), error="normalized_shape: expected an integer ≥ 1 or a non-empty list"),
+class RMSNormArgs(_TrailingNormArgs):
+    eps: PositiveFloat | None = Field(
+        None, description="added to the mean square; null: the float type's machine epsilon"
     )
 
+
+TrailingArgsT = TypeVar("TrailingArgsT", bound=_TrailingNormArgs)
+
+
+class _TrailingNorm(LayerKind[TrailingArgsT]):
+    """A norm over each sample's trailing dims, with a learned tensor of their shape."""
+
+    family = "norm"
+    main_arg = "normalized_shape"
+    torch_positional = ("normalized_shape",)
+
     def infer(
-        self, args: LayerNormArgs, inputs: Sequence[Shape | None], report: Reporter
+        self, args: TrailingArgsT, inputs: Sequence[Shape | None], report: Reporter
     ) -> Inferred:
         (x,) = inputs
         written = _as_dims(args.normalized_shape)
@@ -311,28 +307,84 @@ class LayerNorm(LayerKind[LayerNormArgs]):
                 )
         return Inferred(x, self._weights(args, written), 0)
 
-    def _weights(self, args: LayerNormArgs, shape: Sequence[Dim]) -> ParamShapes | None:
+    def _weights(self, args: TrailingArgsT, shape: Sequence[Dim]) -> ParamShapes | None:
+        """The learned tensors for normalisation over ``shape`` (None where it is unknown)."""
         if not args.elementwise_affine:
             return {}
         if None in shape:
             return None
         dims = tuple(d for d in shape if d is not None)
-        return {"weight": dims, **({"bias": dims} if args.bias else {})}
+        return {"weight": dims, **({"bias": dims} if self._bias(args) else {})}
 
-    def torch_values(self, args: LayerNormArgs, inputs: Sequence[Shape]) -> dict[str, Value]:
+    def _bias(self, args: TrailingArgsT) -> bool:
+        return False
+
+    def torch_values(self, args: TrailingArgsT, inputs: Sequence[Shape]) -> dict[str, Value]:
         written = args.normalized_shape
         return {
             **args.model_dump(),
             "normalized_shape": inputs[0].dims[-1] if written is None else written,
         }
 
-    def describe(self, args: LayerNormArgs, inputs: Sequence[Shape | None]) -> str:
+    def describe(self, args: TrailingArgsT, inputs: Sequence[Shape | None]) -> str:
         x = inputs[0] if inputs else None
         shape: Sequence[Dim] | None = _as_dims(args.normalized_shape)
         if shape is None and x is not None and x.rank:
             shape = x.dims[-1:]
         affine = "" if args.elementwise_affine else ", no affine"
         return "" if shape is None else f"over {format_dims(shape)}{affine}"
+
+
+class LayerNorm(_TrailingNorm[LayerNormArgs]):
+    name = "layernorm"
+    summary = "normalisation of each sample over its trailing dims (by default its last)"
+    shape_rule = (
+        "Output shape = input shape; normalized_shape, when given, must equal the input's "
+        "trailing dims. Params: a weight and a bias of normalized_shape when elementwise_affine."
+    )
+    torch_class = "LayerNorm"
+    aliases = ("LayerNorm", "layer_norm", "LayerNormalization")
+    Args = LayerNormArgs
+    examples = (
+        valid(None, (197, 384)),
+        valid(384, (197, 384)),
+        valid({"normalized_shape": [14, 14], "bias": False}, (3, 14, 14)),
+        valid({"elementwise_affine": False, "eps": 1e-6}, (10,)),
+        invalid(
+            [768],
+            (197, 384),
+            error="normalized_shape [768] does not match the input's trailing dims 384",
+        ),
+        invalid([4, 8], (8,), error="normalized_shape [4, 8] has 2 dims but the input 8 has 1"),
+        invalid([], (8,), error="normalized_shape: expected an integer ≥ 1 or a non-empty list"),
+    )
+
+    def _bias(self, args: LayerNormArgs) -> bool:
+        return args.bias
+
+
+class RMSNorm(_TrailingNorm[RMSNormArgs]):
+    name = "rmsnorm"
+    summary = "x / √(mean(x²) + eps) over each sample's trailing dims (by default its last)"
+    shape_rule = (
+        "Output shape = input shape; normalized_shape, when given, must equal the input's "
+        "trailing dims. Params: a weight of normalized_shape when elementwise_affine (no bias)."
+    )
+    torch_class = "RMSNorm"
+    aliases = ("RMSNorm", "rms_norm", "RMSNormalization")
+    Args = RMSNormArgs
+    examples = (
+        valid(None, (197, 384)),
+        valid({"normalized_shape": [14, 14], "eps": 1e-6}, (3, 14, 14)),
+        valid({"elementwise_affine": False}, (10,)),
+        invalid(
+            [768],
+            (197, 384),
+            error="normalized_shape [768] does not match the input's trailing dims 384",
+        ),
+        invalid([4, 8], (8,), error="normalized_shape [4, 8] has 2 dims but the input 8 has 1"),
+        invalid({"eps": 0.0}, (8,), error="eps: must be > 0"),
+    )
 
 
 def _as_dims(normalized_shape: int | tuple[int, ...] | None) -> tuple[int, ...] | None:

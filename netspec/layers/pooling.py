@@ -1,4 +1,5 @@
-"""Pooling: max and average pooling (1-D, 2-D, 3-D) and their adaptive forms."""
+"""Pooling: max, average and power-average pooling (1-D, 2-D, 3-D), and the adaptive max and
+average pools."""
 
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, ClassVar
@@ -8,6 +9,7 @@ from pydantic import Field
 from netspec.layers.args import (
     SPATIAL_NAMES,
     Bool,
+    Float,
     LayerArgs,
     OutputSizes,
     PositiveInt,
@@ -73,6 +75,23 @@ def _avg_pool_args(dims: int) -> type[PoolArgs]:
     return model
 
 
+def _kernel_within_input(name: str, windows: Sequence[Window], report: Reporter) -> bool:
+    """PyTorch's avg_pool3d wants each input size ≥ the kernel's, whatever the padding:
+    report and return False where one is smaller."""
+    too_small = [
+        f"{dim} = {w.size} < {w.kernel}"
+        for w, dim in zip(windows, SPATIAL_NAMES[len(windows)], strict=True)
+        if w.size is not None and w.size < w.kernel
+    ]
+    if too_small:
+        report.error(
+            f"{name} needs every input size ≥ its kernel size, padding aside "
+            f"(PyTorch's rule), got {', '.join(too_small)}",
+            arg="kernel_size",
+        )
+    return not too_small
+
+
 class _PoolNd(LayerKind[PoolArgs]):
     family = "pool"
     main_arg = "kernel_size"
@@ -107,19 +126,9 @@ class _PoolNd(LayerKind[PoolArgs]):
             for size, k, s, p, d in zip(x.dims[1:], kernel, stride, padding, dilation, strict=True)
         ]
         sizes = window_outputs(windows, report)
-        if self.kernel_within_input and None not in sizes:
-            too_small = [
-                f"{name} = {w.size} < {w.kernel}"
-                for w, name in zip(windows, SPATIAL_NAMES[dims], strict=True)
-                if w.size is not None and w.size < w.kernel
-            ]
-            if too_small:
-                report.error(
-                    f"{self.name} needs every input size ≥ its kernel size, padding aside "
-                    f"(PyTorch's rule), got {', '.join(too_small)}",
-                    arg="kernel_size",
-                )
-                return NO_OUTPUT
+        checked = self.kernel_within_input and None not in sizes
+        if checked and not _kernel_within_input(self.name, windows, report):
+            return NO_OUTPUT
         return Inferred(Shape((x.dims[0], *sizes)))
 
     def describe(self, args: PoolArgs, inputs: Sequence[Shape | None]) -> str:
@@ -229,6 +238,132 @@ class AvgPool3d(_PoolNd):
             "rule), got D = 2 < 3",
         ),
         invalid({"kernel_size": 2, "divisor_override": 0}, (1, 4, 4, 4), error="divisor_override:"),
+    )
+
+
+class LPPoolArgs(LayerArgs):
+    """What power-average pooling takes; each kind's model checks the sizes for its dims."""
+
+    norm_type: float
+    kernel_size: int | tuple[int, ...]
+    stride: int | tuple[int, ...] | None
+    ceil_mode: bool
+
+
+_NORM_TYPE = "p of the power average (Σ x^p)^(1/p); not 0 (1: sum pooling)"
+
+
+class LPPool1dArgs(LPPoolArgs):
+    # PyTorch's lp_pool1d takes single ints: it multiplies by kernel_size
+    norm_type: Float = Field(description=_NORM_TYPE)
+    kernel_size: PositiveInt = Field(description="window size")
+    stride: PositiveInt | None = Field(None, description="default: kernel_size")
+    ceil_mode: Bool = Field(False, description="round the output size up, not down")
+
+
+def _lp_pool_args(dims: int) -> type[LPPoolArgs]:
+    class LPPoolNdArgs(LPPoolArgs):
+        norm_type: Float = Field(description=_NORM_TYPE)
+        kernel_size: Sizes(dims, what="window size")  # type: ignore[valid-type]
+        stride: Sizes(dims, what="stride") | None = Field(None, description="default: kernel_size")  # type: ignore[valid-type]
+        ceil_mode: Bool = Field(False, description="round the output size up, not down")
+
+    LPPoolNdArgs.__name__ = LPPoolNdArgs.__qualname__ = f"LPPool{dims}dArgs"
+    return LPPoolNdArgs
+
+
+class _LPPoolNd(LayerKind[LPPoolArgs]):
+    family = "pool"
+    torch_positional = ("norm_type", "kernel_size")
+    spatial_dims: int
+    shape_rule = (
+        "C unchanged; each spatial size ⌊(W − F)/S⌋ + 1 (⌈…⌉ with ceil_mode, dropping a last "
+        "window that would start past the input), must be ≥ 1; no padding; stride defaults to "
+        "kernel_size; norm_type must not be 0. No params, no MACs."
+    )
+    kernel_within_input: ClassVar[bool] = False  # it pools with avg_pool3d in 3-D
+
+    def infer(self, args: LPPoolArgs, inputs: Sequence[Shape | None], report: Reporter) -> Inferred:
+        (x,) = inputs
+        dims = self.spatial_dims
+        if args.norm_type == 0:
+            report.error(
+                "norm_type must not be 0: the power average takes the 1/norm_type-th root",
+                arg="norm_type",
+            )
+            return NO_OUTPUT
+        if x is None or not expect_rank(x, {dims + 1: LAYOUTS[dims]}, report):
+            return NO_OUTPUT
+        kernel = expand(args.kernel_size, dims)
+        stride = expand(args.stride if args.stride is not None else args.kernel_size, dims)
+        windows = [
+            Window(size, k, s, 0, 1, args.ceil_mode)
+            for size, k, s in zip(x.dims[1:], kernel, stride, strict=True)
+        ]
+        sizes = window_outputs(windows, report)
+        checked = self.kernel_within_input and None not in sizes
+        if checked and not _kernel_within_input(self.name, windows, report):
+            return NO_OUTPUT
+        return Inferred(Shape((x.dims[0], *sizes)))
+
+    def describe(self, args: LPPoolArgs, inputs: Sequence[Shape | None]) -> str:
+        kernel = format_dims(expand(args.kernel_size, self.spatial_dims))
+        parts = [f"p = {args.norm_type:g}", kernel]
+        parts += window_text(args, self.spatial_dims, stride_default=args.kernel_size)
+        if args.ceil_mode:
+            parts.append("ceil")
+        return ", ".join(parts)
+
+
+class LPPool1d(_LPPoolNd):
+    name = "lppool1d"
+    summary = "1-D power-average pooling over a C×L input: (Σ x^p)^(1/p) per window"
+    torch_class = "LPPool1d"
+    spatial_dims = 1
+    Args = LPPool1dArgs
+    examples = (
+        valid({"norm_type": 2.0, "kernel_size": 3}, (4, 10)),
+        valid({"norm_type": 1, "kernel_size": 2, "stride": 1, "ceil_mode": True}, (2, 5)),
+        invalid({"norm_type": 2.0, "kernel_size": 4}, (3, 3), error="L_out = ⌊(3 − 4 + 2·0)/4⌋"),
+        invalid({"norm_type": 0.0, "kernel_size": 2}, (3, 8), error="norm_type must not be 0"),
+        invalid({"norm_type": 2.0, "kernel_size": [2]}, (3, 8), error="kernel_size: "),
+    )
+
+
+class LPPool2d(_LPPoolNd):
+    name = "lppool2d"
+    summary = "2-D power-average pooling over a C×H×W input: (Σ x^p)^(1/p) per window"
+    torch_class = "LPPool2d"
+    spatial_dims = 2
+    Args = _lp_pool_args(2)
+    examples = (
+        valid({"norm_type": 2.0, "kernel_size": 2}, (3, 8, 8)),
+        valid({"norm_type": 4, "kernel_size": [3, 2], "stride": [2, 1]}, (2, 7, 5)),
+        valid({"norm_type": 1.0, "kernel_size": 3, "stride": 2, "ceil_mode": True}, (1, 2, 6)),
+        invalid({"norm_type": 2.0, "kernel_size": 3}, (3, 2, 8), error="H_out = ⌊(2 − 3 + 2·0)/3⌋"),
+        invalid({"norm_type": 2.0, "kernel_size": 2}, (8,), error="expects a C×H×W input"),
+    )
+
+
+class LPPool3d(_LPPoolNd):
+    name = "lppool3d"
+    summary = "3-D power-average pooling over a C×D×H×W input: (Σ x^p)^(1/p) per window"
+    torch_class = "LPPool3d"
+    spatial_dims = 3
+    kernel_within_input = True
+    shape_rule = _LPPoolNd.shape_rule.replace(
+        "No params", "Every input size must be ≥ kernel_size. No params"
+    )
+    Args = _lp_pool_args(3)
+    examples = (
+        valid({"norm_type": 2.0, "kernel_size": 2}, (3, 4, 6, 6)),
+        valid({"norm_type": 1, "kernel_size": [1, 2, 3], "stride": 2}, (2, 3, 5, 7)),
+        invalid(
+            {"norm_type": 2.0, "kernel_size": 3, "stride": 2, "ceil_mode": True},
+            (1, 2, 5, 5),
+            error="lppool3d needs every input size ≥ its kernel size",
+        ),
+        invalid({"norm_type": -1.0, "kernel_size": 2}, (4, 4), error="expects a C×D×H×W input"),
     )
 
 

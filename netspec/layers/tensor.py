@@ -550,7 +550,6 @@ class Pad(_TensorOp[PadArgs]):
     )
     torch_expression = "nn.functional.pad"
     main_arg = "pad"
-    aliases = ("ZeroPadding2D",)
     Args = PadArgs
     examples = (
         valid([1, 1, 2, 2], (3, 4, 5)),
