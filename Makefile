@@ -37,10 +37,11 @@ demo: install system-packages
 	  echo "Fashion-MNIST is missing, so the demo stops before training (see above)."; \
 	fi
 
-# Every test, slow ones included, on all cores (a file's tests stay on one worker, so its
-# module fixtures run once): about 2.5 minutes on a 2-core machine, 3 without -n.
+# Every test, slow ones included, on all cores; an idle worker takes tests from a busy one
+# (worksteal: the long training tests no longer hold a whole file on one worker): about 2.5
+# minutes on a 2-core machine.
 test: install system-packages
-	$(BIN)/python -m pytest -n auto --dist loadfile
+	$(BIN)/python -m pytest -n auto --dist worksteal
 
 # The runner trains every image classifier of specs/zoo/ (most of 10 minutes on 2 cores).
 test-zoo: install
