@@ -137,7 +137,7 @@ class Chunk(LayerKind[ChunkArgs]):
             return _parts(x, axis, [None] * args.chunks)
         # torch.chunk's rule: chunks of ⌈size / chunks⌉, the last one smaller. Written with
         # + and // so that inside a block's class the sizes stay expressions of its input.
-        part = (size + args.chunks - 1) // args.chunks
+        part = (size + (args.chunks - 1)) // args.chunks
         count = (int(size) + int(part) - 1) // int(part)
         if count != args.chunks:
             report.error(
