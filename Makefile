@@ -43,7 +43,7 @@ demo: install system-packages
 test: install system-packages
 	$(BIN)/python -m pytest -n auto --dist worksteal
 
-# The runner trains every image classifier of specs/zoo/ (most of 10 minutes on 2 cores).
+# The runner trains every image classifier of specs/zoo/, ViT-B/16 included (minutes on 2 cores).
 test-zoo: install
 	NETSPEC_ZOO=all $(BIN)/python -m pytest -n auto tests/test_zoo_training.py
 

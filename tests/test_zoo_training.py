@@ -14,11 +14,10 @@ from helpers import ROOT, check
 from netspec.train import train
 
 ZOO = ROOT / "specs" / "zoo"
-# ViT-B/16 is written for 224×224 images (196 patches and their position embeddings): see
-# below. The others train at 32×32; the first steps of the deep ones take a CPU most of a
-# minute, so the suite trains the light ones and `make test-zoo` (NETSPEC_ZOO=all) every one.
+# The deep ones take a CPU most of a minute in their first steps, so the suite trains the light
+# ones and `make test-zoo` (NETSPEC_ZOO=all) every one.
 LIGHT = ["mobilenet_v2", "shufflenet_v2_x1_0", "mobilenet_v3_small"]
-HEAVY = ["resnet50", "densenet121", "googlenet", "efficientnet_b0", "convnext_tiny"]
+HEAVY = ["resnet50", "densenet121", "googlenet", "efficientnet_b0", "convnext_tiny", "vit_b_16"]
 EVERY_ONE = os.environ.get("NETSPEC_ZOO") == "all"
 CLASSIFIERS = [
     *LIGHT,
@@ -27,6 +26,12 @@ CLASSIFIERS = [
         for name in HEAVY
     ),
 ]
+# ViT-B/16 cuts 224×224 images into 196 patches of 16×16: at 32×32, 64 patches of 4×4 (its
+# position embedding follows the token count: it is written as in_channels × in_features).
+SMALLER_PATCHES = {
+    "kernel_size: 16, stride: 16": "kernel_size: 4, stride: 4",
+    "reshape: [768, 196]": "reshape: [768, 64]",
+}
 
 pytestmark = pytest.mark.usefixtures("isolated_data")
 
@@ -36,6 +41,10 @@ def small_version(name: str, directory: Path) -> Path:
     text = (ZOO / f"{name}.yaml").read_text()
     assert text.count("input: [3, 224, 224]") == 1 and text.count("- linear: 1000") == 1
     text = text.replace("input: [3, 224, 224]", "input: [3, 32, 32]")
+    if name == "vit_b_16":
+        for written, smaller in SMALLER_PATCHES.items():
+            assert text.count(written) == 1
+            text = text.replace(written, smaller)
     path = directory / f"{name}.yaml"
     path.write_text(text.replace("- linear: 1000", "- linear: 10"))
     return path
