@@ -14,7 +14,7 @@ from netspec.diagnostics import plural, printable
 from netspec.ir import INPUT
 from netspec.passes.collapse import external_inputs, owners, shown_nodes
 
-MACS_NOTE = "MACs: multiply–accumulates of conv and linear layers for one sample"
+MACS_NOTE = "MACs: multiply–accumulates of conv, linear, attention and matmul layers for one sample"
 
 
 def human(count: int | None) -> str:

@@ -350,14 +350,14 @@ def test_a_repeat_counted_by_a_block_parameter_compiles_to_one_class() -> None:
     name: r
     input: [6]
     blocks:
-      stack:
+      tower:
         params: {n: 2}
         layers:
           - linear: 4
             repeat: n
     layers:
-      - stack
-      - stack: 3
+      - tower
+      - tower: 3
     """
     checked = check(yaml)
     assert checked.ok
@@ -372,13 +372,13 @@ def test_compile_refuses_a_counted_repeat_it_cannot_write_as_one_class() -> None
     name: r
     input: [4]
     blocks:
-      stack:
+      tower:
         params: {n: 1}
         layers:
           - linear: 4
             repeat: n
     layers:
-      - stack
+      - tower
     """
     checked = check(yaml)
     assert checked.ok

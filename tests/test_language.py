@@ -440,11 +440,11 @@ def test_a_compile_refusal_names_the_file_line_and_column(
 ) -> None:
     spec = tmp_path / "r.yaml"
     spec.write_text(
-        "name: r\ninput: [4]\nblocks:\n  stack:\n    params: {n: 1}\n    layers:\n"
-        "      - linear: 4\n        repeat: n\nlayers:\n  - stack\n"
+        "name: r\ninput: [4]\nblocks:\n  tower:\n    params: {n: 1}\n    layers:\n"
+        "      - linear: 4\n        repeat: n\nlayers:\n  - tower\n"
     )
     assert main(["compile", str(spec)]) == 1
-    assert capsys.readouterr().err.startswith(f"{spec}:7:9: not compiled: block stack: repeat: n")
+    assert capsys.readouterr().err.startswith(f"{spec}:7:9: not compiled: block tower: repeat: n")
 
 
 def test_a_long_size_expression_is_split_as_ruff_splits_it(tmp_path: Path) -> None:
@@ -457,13 +457,13 @@ def test_a_long_size_expression_is_split_as_ruff_splits_it(tmp_path: Path) -> No
         name: long_expr
         input: [64, 8, 8]
         blocks:
-          squeeze:
+          reduce_width:
             layers:
               - conv2d:
                   out_channels: {width}
                   kernel_size: 1
         layers:
-          - squeeze
+          - reduce_width
         """
     )
     source = assert_runs_like_build(checked)
@@ -485,3 +485,19 @@ def test_json_lists_every_output_of_a_layer() -> None:
     report = to_json(checked)  # what check --json prints
     assert report["input_dtype"] == "long"
     assert report["layers"][1]["output_shapes"] == [["N", 6, 5], ["N", 1, 5]]
+
+
+@pytest.mark.parametrize(
+    ("layer", "message"),
+    [
+        ("sub:", "sub 'sub_1': takes 2 inputs, got 3 in from:"),
+        (
+            "multiheadattention: 2",
+            "multiheadattention 'multiheadattention_1': takes 1 to 3 inputs, got 4 in from:",
+        ),
+    ],
+)
+def test_too_many_inputs_is_an_error(layer: str, message: str) -> None:
+    sources = ", ".join(["input"] * (3 if layer == "sub:" else 4))
+    errors = error_lines(f"name: t\ninput: [4, 8]\nlayers:\n  - {layer}\n    from: [{sources}]\n")
+    assert errors == [f"spec.yaml:5:12: {message}"]

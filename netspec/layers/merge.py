@@ -1,10 +1,10 @@
-"""Layers that join branches of a graph: add, mul, concat."""
+"""Layers that join branches of a graph: add, mul, sub, div, concat."""
 
 import functools
 import operator
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import Field
 
@@ -18,7 +18,7 @@ from netspec.layers.base import (
     resolve_dim,
     valid,
 )
-from netspec.pysource import Atom, Expr, Keyword, Sum, call, list_of, literal
+from netspec.pysource import Atom, Expr, Keyword, Sum, Terms, call, list_of, literal
 from netspec.shapes import Dim, Shape
 
 
@@ -81,7 +81,7 @@ class _Broadcasting(LayerKind[NoArgs]):
     family = "merge"
     torch_class = None
     min_inputs = 2
-    max_inputs = None
+    max_inputs: ClassVar[int | None] = None  # any number; sub and div take two
     Args = NoArgs
 
     def infer(self, args: NoArgs, inputs: Sequence[Shape | None], report: Reporter) -> Inferred:
@@ -138,6 +138,65 @@ class Mul(_Broadcasting):
 
     def evaluate(self, args: NoArgs, tensors: Sequence[Any]) -> Any:
         return functools.reduce(operator.mul, tensors)  # exactly a * b * c
+
+
+def infix(left: Expr, symbol: str, right: Expr) -> Expr:
+    """``a - b`` as a statement's value: in parentheses, split before the operator, where the
+    line is too long, as ruff formats it."""
+    return Sum((Terms(left, ((symbol, right),)),))
+
+
+class _Binary(_Broadcasting):
+    """``a <symbol> b`` of exactly two inputs, broadcast as add and mul are."""
+
+    max_inputs = 2
+    shape_rule = BROADCAST_RULE
+    symbol: ClassVar[str]  # a key of _OPERATORS
+    shown: ClassVar[str]  # the operation in a diagram
+
+    def describe(self, args: NoArgs, inputs: Sequence[Shape | None]) -> str:
+        return self.shown
+
+    def expression(self, args: NoArgs, operands: Sequence[Expr]) -> Expr:
+        left, right = operands
+        return infix(left, self.symbol, right)
+
+    def evaluate(self, args: NoArgs, tensors: Sequence[Any]) -> Any:
+        left, right = tensors
+        return _OPERATORS[self.symbol](left, right)  # exactly a - b, a / b
+
+
+_OPERATORS = {"-": operator.sub, "/": operator.truediv}
+
+
+class Sub(_Binary):
+    name = "sub"
+    summary = "element-wise difference of its two inputs: the first minus the second"
+    torch_expression = "x - y"
+    symbol = "-"
+    shown = "1st − 2nd"
+    aliases = ("subtract",)
+    examples = (
+        valid(None, (4, 5, 5), (4, 1, 1)),
+        valid(None, (1, 5), (3, 1)),
+        valid(None, (3, 4), (3, 4)),
+        invalid(None, (4, 8, 8), (2, 1, 1), error="cannot broadcast 4×8×8 ('in0') with 2×1×1"),
+        invalid(None, (3, 4), (4,), error="their ranks differ"),
+    )
+
+
+class Div(_Binary):
+    name = "div"
+    summary = "element-wise true division of its two inputs: the first over the second"
+    torch_expression = "x / y"
+    symbol = "/"
+    shown = "1st ÷ 2nd"
+    aliases = ("divide", "true_divide")
+    examples = (
+        valid(None, (8, 5, 5), (8, 1, 1)),
+        valid(None, (3, 4), (3, 4)),
+        invalid(None, (4, 5), (4, 6), error="dim 2 is 5 vs 6"),
+    )
 
 
 class ConcatArgs(LayerArgs):

@@ -1,9 +1,10 @@
 """Tensor operations, named by their torch function: permute, transpose, reshape, unflatten,
-select, narrow, pad, and the reductions mean, sum, amax, amin.
+squeeze, unsqueeze, select, narrow, roll, flip, pad, cumsum, and the reductions mean, sum,
+amax, amin.
 
 They have no parameters and, but for unflatten (``nn.Unflatten``), no module either: the
 generated code calls the tensor method (``x.permute(0, 2, 3, 1)``). Dims count the batch as
-dim 0, as in PyTorch, and none of them may move, index, pad or reduce the batch.
+dim 0, as in PyTorch, and none of them may move, index, pad, roll or reduce the batch.
 """
 
 from collections import Counter
@@ -81,6 +82,11 @@ SizeList = Annotated[
     _ints("a list of sizes ≥ 1, one of them may be -1", _is_size),
     WithJsonSchema(_array(SIZE)),
 ]
+ShiftOrShifts = Annotated[
+    int | tuple[int, ...],
+    _ints("a shift or a list of shifts (integers)", scalar=True),
+    WithJsonSchema({"oneOf": [INTEGER, _array(INTEGER)]}),
+]
 PadList = Annotated[
     tuple[int, ...],
     _ints("a list of paddings (integers), two per dim", min_items=2),
@@ -104,8 +110,11 @@ def _feature_dim(dim: int, x: Shape, report: Reporter, arg: str, advice: str) ->
     return resolved
 
 
-def _distinct_dims(dims: Sequence[int], x: Shape, report: Reporter, arg: str) -> list[int] | None:
-    """Each dim of a list resolved (the batch is 0), none out of range or named twice."""
+def _distinct_dims(
+    dims: Sequence[int], x: Shape, report: Reporter, arg: str, distinct: bool = True
+) -> list[int] | None:
+    """Each dim of a list resolved (the batch is 0), none out of range or (where
+    ``distinct``) named twice."""
     rank = x.rank + 1
     outside = [d for d in dims if not -rank <= d < rank]
     if outside:
@@ -116,13 +125,61 @@ def _distinct_dims(dims: Sequence[int], x: Shape, report: Reporter, arg: str) ->
         )
         return None
     resolved = [d % rank for d in dims]
-    twice = [d for d, count in Counter(resolved).items() if count > 1]
+    twice = [d for d, count in Counter(resolved).items() if count > 1 and distinct]
     if twice:
         spellings = sorted({d for d in dims if d % rank == twice[0]}, reverse=True)
         spelled = "" if len(spellings) == 1 else f" (as {' and '.join(map(str, spellings))})"
         report.error(f"{arg} {_listed(dims)} names dim {twice[0]} twice{spelled}", arg=arg)
         return None
     return resolved
+
+
+def _feature_dims(
+    dims: int | tuple[int, ...],
+    x: Shape,
+    report: Reporter,
+    arg: str,
+    advice: str,
+    distinct: bool = True,
+) -> list[int] | None:
+    """A dim or a list of dims resolved (the batch is 0), refusing the batch and, where
+    ``distinct``, a dim named twice; None after reporting."""
+    if isinstance(dims, int):
+        one = resolve_dim(dims, x, report, arg)
+        resolved = None if one is None else [one]
+    else:
+        resolved = _distinct_dims(dims, x, report, arg, distinct)
+    if resolved is None:
+        return None
+    if 0 in resolved:
+        named = dims if isinstance(dims, int) else dims[resolved.index(0)]
+        report.error(f"{arg} {named} is the batch; {advice}", arg=arg)
+        return None
+    return resolved
+
+
+def insert_dim(dim: int, x: Shape, report: Reporter, arg: str, advice: str) -> int | None:
+    """A new dim's place in the batched result (one dim more than ``x`` batched; negatives
+    count from its end), refusing the place of the batch; None after reporting."""
+    rank = x.rank + 2
+    if not -rank <= dim < rank:
+        report.error(
+            f"{arg} {dim} is out of range for a dim inserted into the {rank - 1}-D tensor "
+            f"{x.batched()}: expected {-rank} … {rank - 1}",
+            arg=arg,
+        )
+        return None
+    if dim % rank == 0:
+        report.error(f"{arg} {dim} would move the batch to dim 1; {advice}", arg=arg)
+        return None
+    return dim % rank
+
+
+def _dims_text(dims: int | tuple[int, ...]) -> str:
+    """``dim 1``, ``dims 2, 3``: a dim argument in a diagram."""
+    if isinstance(dims, int):
+        return f"dim {dims}"
+    return ("dim " if len(dims) == 1 else "dims ") + ", ".join(map(str, dims))
 
 
 def _fill_inferred(sizes: Sequence[int], total: Dim) -> tuple[Dim, ...]:
@@ -404,6 +461,115 @@ class Unflatten(LayerKind[UnflattenArgs]):
         return f"dim {args.dim} → {format_dims(args.sizes)}"
 
 
+class SqueezeArgs(LayerArgs):
+    dim: DimOrDims = Field(
+        description="the dim or dims of size 1 to remove, counting the batch as dim 0"
+    )
+
+
+class Squeeze(_TensorOp[SqueezeArgs]):
+    name = "squeeze"
+    summary = "removes dims of size 1 (a 1×1 grid after pooling: dim [2, 3])"
+    shape_rule = (
+        "Each dim in dim (an int or a list; not the batch, dim 0; negatives count from the "
+        "end) must have size 1 and is removed; PyTorch would silently keep a larger one, "
+        "netspec refuses it. No params."
+    )
+    torch_expression = "x.squeeze"
+    main_arg = "dim"
+    Args = SqueezeArgs
+    examples = (
+        valid(1, (1, 5)),
+        valid([2, -1], (4, 1, 1)),
+        invalid(3, (1, 5), error="dim 3 is out of range"),
+        invalid([1, -2], (1, 1), error="dim [1, -2] names dim 1 twice (as 1 and -2)"),
+        invalid({"dim": "all"}, (1, 5), error="dim: expected a dim or a list of dims"),
+    )
+
+    def infer(
+        self, args: SqueezeArgs, inputs: Sequence[Shape | None], report: Reporter
+    ) -> Inferred:
+        (x,) = inputs
+        if x is None:
+            return NO_OUTPUT
+        advice = "squeeze feature dims (1 or more)"
+        removed = _feature_dims(args.dim, x, report, "dim", advice)
+        if removed is None:
+            return NO_OUTPUT
+        for index, dim in enumerate(removed):
+            size = x.dims[dim - 1]
+            if size not in (1, None):  # an unknown size: the spec says it is 1
+                named = args.dim if isinstance(args.dim, int) else args.dim[index]
+                report.error(
+                    f"dim {named} has size {size}: squeeze removes only dims of size 1 "
+                    "(PyTorch would silently keep it)",
+                    arg="dim",
+                )
+                return NO_OUTPUT
+        kept = [i for i in range(x.rank) if i + 1 not in removed]
+        return Inferred(Shape(tuple(x.dims[i] for i in kept), tuple(x.origins[i] for i in kept)))
+
+    def describe(self, args: SqueezeArgs, inputs: Sequence[Shape | None]) -> str:
+        return _dims_text(args.dim)
+
+    def expression(self, args: SqueezeArgs, operands: Sequence[Expr]) -> Expr:
+        return _method(operands[0], "squeeze", _dims_value(args.dim))
+
+    def evaluate(self, args: SqueezeArgs, tensors: Sequence[Any]) -> Any:
+        return tensors[0].squeeze(args.dim)
+
+
+class UnsqueezeArgs(LayerArgs):
+    dim: Int = Field(
+        description="where the new dim of size 1 goes in the result, counting the batch as "
+        "dim 0 (negatives count from the result's end)"
+    )
+
+
+class Unsqueeze(_TensorOp[UnsqueezeArgs]):
+    name = "unsqueeze"
+    summary = "inserts a dim of size 1 (a token dim: dim 1)"
+    shape_rule = (
+        "A dim of size 1 is inserted so that it is dim dim of the result (not 0, the batch's "
+        "place; negatives count from the result's end). No params."
+    )
+    torch_expression = "x.unsqueeze"
+    main_arg = "dim"
+    aliases = ("expand_dims",)
+    Args = UnsqueezeArgs
+    examples = (
+        valid(1, (3, 4)),
+        valid(-1, (3, 4)),
+        valid({"dim": 3}, (5, 6)),
+        invalid(4, (3, 4), error="dim 4 is out of range for a dim inserted into the 3-D tensor"),
+        invalid(-5, (3, 4), error="expected -4 … 3"),
+    )
+
+    def infer(
+        self, args: UnsqueezeArgs, inputs: Sequence[Shape | None], report: Reporter
+    ) -> Inferred:
+        (x,) = inputs
+        if x is None:
+            return NO_OUTPUT
+        advice = "unsqueeze at a feature dim (1 or more)"
+        dim = insert_dim(args.dim, x, report, "dim", advice)
+        if dim is None:
+            return NO_OUTPUT
+        at = dim - 1
+        return Inferred(
+            Shape((*x.dims[:at], 1, *x.dims[at:]), (*x.origins[:at], None, *x.origins[at:]))
+        )
+
+    def describe(self, args: UnsqueezeArgs, inputs: Sequence[Shape | None]) -> str:
+        return f"dim {args.dim}"
+
+    def expression(self, args: UnsqueezeArgs, operands: Sequence[Expr]) -> Expr:
+        return _method(operands[0], "unsqueeze", _int(args.dim))
+
+    def evaluate(self, args: UnsqueezeArgs, tensors: Sequence[Any]) -> Any:
+        return tensors[0].unsqueeze(args.dim)
+
+
 # --- picking ----------------------------------------------------------------------------------
 
 
@@ -515,6 +681,107 @@ class Narrow(_TensorOp[NarrowArgs]):
 
     def evaluate(self, args: NarrowArgs, tensors: Sequence[Any]) -> Any:
         return tensors[0].narrow(args.dim, args.start, args.length)
+
+
+# --- rearranging -------------------------------------------------------------------------------
+
+
+class RollArgs(LayerArgs):
+    shifts: ShiftOrShifts = Field(
+        description="how far each dim of dims moves (negatives move back); one per dim"
+    )
+    dims: DimOrDims = Field(description="the dim or dims to roll, counting the batch as dim 0")
+
+
+def _count(values: int | tuple[int, ...]) -> int:
+    return 1 if isinstance(values, int) else len(values)
+
+
+class Roll(_TensorOp[RollArgs]):
+    name = "roll"
+    summary = "shifts positions along dims, wrapping around (Swin's shifted windows)"
+    shape_rule = (
+        "shifts and dims (an int or a list each, of one length; not the batch, dim 0; a dim "
+        "may repeat) shift the positions cyclically; the shape is unchanged. No params."
+    )
+    torch_expression = "x.roll"
+    Args = RollArgs
+    examples = (
+        valid({"shifts": [-3, -3], "dims": [1, 2]}, (7, 7, 8)),
+        valid({"shifts": 2, "dims": -1}, (3, 5)),
+        valid({"shifts": [1, 1], "dims": [2, 2]}, (3, 5)),
+        invalid({"shifts": 1, "dims": [1, 2]}, (3, 5), error="1 shift for 2 dims"),
+        invalid({"shifts": 1, "dims": 3}, (3, 5), error="dims 3 is out of range"),
+        invalid({"shifts": 1}, (3, 5), error="missing required argument 'dims'"),
+    )
+
+    def infer(self, args: RollArgs, inputs: Sequence[Shape | None], report: Reporter) -> Inferred:
+        (x,) = inputs
+        shifts, dims = _count(args.shifts), _count(args.dims)
+        if shifts != dims:
+            report.error(
+                f"shifts and dims must align, one shift per dim: {shifts} "
+                f"shift{'s' if shifts > 1 else ''} for {dims} dim{'s' if dims > 1 else ''}",
+                arg="shifts",
+            )
+            return NO_OUTPUT
+        if x is None:
+            return NO_OUTPUT
+        advice = "roll feature dims (1 or more)"
+        if _feature_dims(args.dims, x, report, "dims", advice, distinct=False) is None:
+            return NO_OUTPUT
+        return Inferred(x)
+
+    def describe(self, args: RollArgs, inputs: Sequence[Shape | None]) -> str:
+        shifts = args.shifts if isinstance(args.shifts, int) else ", ".join(map(str, args.shifts))
+        return f"by {shifts}, {_dims_text(args.dims)}"
+
+    def expression(self, args: RollArgs, operands: Sequence[Expr]) -> Expr:
+        shifts = Keyword("shifts", _dims_value(args.shifts))
+        return _method(operands[0], "roll", shifts, Keyword("dims", _dims_value(args.dims)))
+
+    def evaluate(self, args: RollArgs, tensors: Sequence[Any]) -> Any:
+        return tensors[0].roll(shifts=args.shifts, dims=args.dims)
+
+
+class FlipArgs(LayerArgs):
+    dims: DimOrDims = Field(description="the dim or dims to reverse, counting the batch as dim 0")
+
+
+class Flip(_TensorOp[FlipArgs]):
+    name = "flip"
+    summary = "reverses the order of positions along dims (a mirror image: dims 3)"
+    shape_rule = (
+        "Each dim in dims (an int or a list; not the batch, dim 0; negatives count from the "
+        "end) is reversed; the shape is unchanged. No params."
+    )
+    torch_expression = "x.flip"
+    main_arg = "dims"
+    Args = FlipArgs
+    examples = (
+        valid(-1, (3, 4, 5)),
+        valid([1, 2], (3, 4)),
+        invalid([1, -2], (3, 4), error="dims [1, -2] names dim 1 twice"),
+        invalid(3, (3, 4), error="dims 3 is out of range"),
+    )
+
+    def infer(self, args: FlipArgs, inputs: Sequence[Shape | None], report: Reporter) -> Inferred:
+        (x,) = inputs
+        if x is None:
+            return NO_OUTPUT
+        advice = "flip feature dims (1 or more)"
+        if _feature_dims(args.dims, x, report, "dims", advice) is None:
+            return NO_OUTPUT
+        return Inferred(x)
+
+    def describe(self, args: FlipArgs, inputs: Sequence[Shape | None]) -> str:
+        return _dims_text(args.dims)
+
+    def expression(self, args: FlipArgs, operands: Sequence[Expr]) -> Expr:
+        return _method(operands[0], "flip", _dims_value(args.dims))
+
+    def evaluate(self, args: FlipArgs, tensors: Sequence[Any]) -> Any:
+        return tensors[0].flip(args.dims)
 
 
 # --- padding -----------------------------------------------------------------------------------
@@ -677,18 +944,9 @@ class _Reduction(_TensorOp[ReductionArgs]):
         (x,) = inputs
         if x is None:
             return NO_OUTPUT
-        if isinstance(args.dim, int):
-            one = resolve_dim(args.dim, x, report, "dim")
-            reduced = None if one is None else [one]
-        else:
-            reduced = _distinct_dims(args.dim, x, report, "dim")
+        advice = f"{self.name} over feature dims (1 or more)"
+        reduced = _feature_dims(args.dim, x, report, "dim", advice)
         if reduced is None:
-            return NO_OUTPUT
-        if 0 in reduced:
-            named = args.dim if isinstance(args.dim, int) else args.dim[reduced.index(0)]
-            report.error(
-                f"dim {named} is the batch; {self.name} over feature dims (1 or more)", arg="dim"
-            )
             return NO_OUTPUT
         axes = {d - 1 for d in reduced}
         if args.keepdim:
@@ -697,11 +955,7 @@ class _Reduction(_TensorOp[ReductionArgs]):
         return Inferred(Shape(tuple(x.dims[i] for i in kept), tuple(x.origins[i] for i in kept)))
 
     def describe(self, args: ReductionArgs, inputs: Sequence[Shape | None]) -> str:
-        if isinstance(args.dim, int):
-            text = f"dim {args.dim}"
-        else:
-            text = ("dim " if len(args.dim) == 1 else "dims ") + ", ".join(map(str, args.dim))
-        return text + (", keepdim" if args.keepdim else "")
+        return _dims_text(args.dim) + (", keepdim" if args.keepdim else "")
 
     def expression(self, args: ReductionArgs, operands: Sequence[Expr]) -> Expr:
         items: list[Expr] = [Keyword("dim", _dims_value(args.dim))]
@@ -760,3 +1014,44 @@ class Amin(_Reduction):
         valid({"dim": [1], "keepdim": True}, (3, 4)),
         invalid(-4, (3, 4), error="dim -4 is out of range"),
     )
+
+
+class CumsumArgs(LayerArgs):
+    dim: Int = Field(description="the dim to sum along, counting the batch as dim 0")
+
+
+class Cumsum(_TensorOp[CumsumArgs]):
+    name = "cumsum"
+    family = "reduce"
+    summary = "the running sum along dim: each position holds the sum up to it"
+    shape_rule = (
+        "Dim dim (not the batch, dim 0; negatives count from the end) is summed cumulatively; "
+        "the shape is unchanged. No params."
+    )
+    torch_expression = "x.cumsum"
+    main_arg = "dim"
+    Args = CumsumArgs
+    examples = (
+        valid(1, (3, 4)),
+        valid(-1, (2, 3, 4)),
+        invalid(3, (3, 4), error="dim 3 is out of range"),
+        invalid({"dim": [1, 2]}, (3, 4), error="dim: expected an integer, got [1, 2]"),
+    )
+
+    def infer(self, args: CumsumArgs, inputs: Sequence[Shape | None], report: Reporter) -> Inferred:
+        (x,) = inputs
+        if x is None:
+            return NO_OUTPUT
+        advice = "cumsum along a feature dim (1 or more)"
+        if _feature_dim(args.dim, x, report, "dim", advice) is None:
+            return NO_OUTPUT
+        return Inferred(x)
+
+    def describe(self, args: CumsumArgs, inputs: Sequence[Shape | None]) -> str:
+        return f"dim {args.dim}"
+
+    def expression(self, args: CumsumArgs, operands: Sequence[Expr]) -> Expr:
+        return _method(operands[0], "cumsum", Keyword("dim", _int(args.dim)))
+
+    def evaluate(self, args: CumsumArgs, tensors: Sequence[Any]) -> Any:
+        return tensors[0].cumsum(dim=args.dim)

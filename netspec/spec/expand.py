@@ -418,6 +418,9 @@ class Expander:
         path = (*entry.path, "from", 0) if written is not None else entry.kind_path
         if kind.max_inputs == 1 and count != 1:
             message = f"takes 1 input, got {count} in from:"
+        elif kind.max_inputs is not None and count > kind.max_inputs:
+            fewest = "" if kind.min_inputs == kind.max_inputs else f"{kind.min_inputs} to "
+            message = f"takes {fewest}{kind.max_inputs} inputs, got {count} in from:"
         elif count < kind.min_inputs:
             message = (
                 f"joins {kind.min_inputs} or more layers: list them with from: [a, b]"
