@@ -3,8 +3,8 @@
 Exit codes: 0 clean, 1 a spec has errors (or data is missing, or training diverged, or stdout
 could not be written), 2 usage error (bad flag, missing file, a special file as a spec, an output
 that would replace an input), 3 internal error (a bug in netspec; the message says how to see
-the traceback), 130 training interrupted by Ctrl-C (a checkpoint was saved). Heavy libraries
-(torch, torchvision, matplotlib) are imported only by the commands that need them.
+the traceback), 130 training interrupted by Ctrl-C or SIGTERM (a checkpoint was saved). Heavy
+libraries (torch, torchvision, matplotlib) are imported only by the commands that need them.
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ import json
 import math
 import os
 import pickle
+import shlex
 import signal
 import subprocess
 import sys
@@ -151,6 +152,63 @@ def test_resume_picks_the_latest_run(
     (run,) = Path("runs").iterdir()
     assert run.name.startswith("small_cnn-")
     assert "resuming runs/small_cnn-" in capsys.readouterr().out
+
+
+def test_resume_picks_the_run_written_last_not_the_last_by_name(
+    fashion: Path, small_spec: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first = train(small_spec, {"epochs": 1}, out="runs/small_cnn-1", callbacks=[_stop_at(0, 2)])
+    train(small_spec, {"epochs": 1}, out="runs/small_cnn-2", callbacks=[_stop_at(0, 1)])
+    later = time.time() + 60
+    os.utime(first.run_dir / "last.pt", (later, later))  # resumed since, say
+    capsys.readouterr()
+    assert main(["train", str(small_spec), "--resume"]) == 0
+    assert "resuming runs/small_cnn-1 at epoch 1, step 2" in capsys.readouterr().out
+
+
+def test_sigterm_saves_like_ctrl_c_and_the_printed_command_resumes(
+    fashion: Path, small_spec: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A scheduler's preemption: the epoch in progress is saved; the command printed resumes
+    the run as printed, though its data set came from a flag (the spec names none)."""
+    spec = tmp_path / "no_data.yaml"
+    spec.write_text(small_spec.read_text().replace("  data: fashion_mnist\n", ""))
+
+    def preempt(run) -> None:
+        if (run.position.epoch, run.position.step) == (0, 2):
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    result = train(spec, {"data": "fashion_mnist"}, out=tmp_path / "run", callbacks=[preempt])
+    assert result.status == "interrupted"
+    assert "interrupted at epoch 1, step 2" in result.message
+    assert "SIGTERM: stopping after this step to save a checkpoint" in capsys.readouterr().out
+    command = result.message.split("Continue with: ")[1]
+    assert command == f"netspec train {spec} --resume --out {tmp_path / 'run'}"
+    assert main(shlex.split(command)[1:]) == 0
+    rows = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert [row["epoch"] for row in rows] == [1, 2]
+
+
+def test_epochs_extend_a_finished_run(
+    fashion: Path, small_spec: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run = tmp_path / "run"
+    assert train(small_spec, {"epochs": 1}, out=run).status == "finished"
+    assert main(["train", str(small_spec), "--resume", "--out", str(run), "--epochs", "2"]) == 0
+    rows = json.loads((run / "metrics.json").read_text())
+    assert [row["epoch"] for row in rows] == [1, 2]
+    assert json.loads((run / "config.json").read_text())["train"]["epochs"] == 2
+    # fewer epochs, or a schedule planned for the first count, cannot be resumed so
+    assert main(["train", str(small_spec), "--resume", "--out", str(run), "--epochs", "1"]) == 2
+    assert "a resumed run can only be given more epochs" in capsys.readouterr().err
+    scheduled = tmp_path / "scheduled"
+    train(small_spec, {"epochs": 1, "schedule": "cosine"}, out=scheduled)
+    args = ["train", str(small_spec), "--resume", "--out", str(scheduled), "--epochs", "3"]
+    assert main(args) == 2
+    assert (
+        "--epochs 3: this run's cosine schedule was planned for 1 epoch and cannot be stretched"
+        in capsys.readouterr().err
+    )
 
 
 def test_data_and_spec_mismatch(fashion: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from netspec.diagnostics import plural
 from netspec.layers.args import describe_value
 from netspec.spec.messages import explain
 from netspec.spec.model import DATASETS, TrainConfig
@@ -125,12 +126,33 @@ def resolve(
     )
 
 
+def _more_epochs(saved: RunConfig, epochs: int) -> int:
+    """``--epochs`` on a resumed run: more epochs for a run without a schedule (a finished
+    one trains on); a schedule was planned for the epochs the run started with."""
+    planned = saved.settings
+    if planned.schedule != "none":
+        raise ConfigError(
+            f"--epochs {epochs}: this run's {planned.schedule} schedule was planned for "
+            f"{plural(planned.epochs, 'epoch')} and cannot be stretched; start a new run (or "
+            "resume without --epochs)"
+        )
+    if epochs < planned.epochs:
+        raise ConfigError(
+            f"--epochs {epochs}: the run was started for {planned.epochs}; a resumed run can "
+            "only be given more epochs"
+        )
+    return epochs
+
+
 def resumed(saved: RunConfig, requested: RunConfig, explicit: set[str]) -> RunConfig:
     """The saved configuration of a run being resumed. Flags given now must agree with it, or
     the result would not be the run that was started."""
     changes = []
+    train = dict(saved.train)
+    if "epochs" in explicit and requested.settings.epochs != saved.settings.epochs:
+        train["epochs"] = _more_epochs(saved, requested.settings.epochs)
     for key in explicit:
-        if key in RESUMABLE_CHANGES:
+        if key in RESUMABLE_CHANGES or key == "epochs":
             continue
         before = saved.train.get(key, getattr(saved, key, None))
         after = requested.train.get(key, getattr(requested, key, None))
@@ -151,7 +173,7 @@ def resumed(saved: RunConfig, requested: RunConfig, explicit: set[str]) -> RunCo
         spec=saved.spec,
         architecture=saved.architecture,
         data=saved.data,
-        train=saved.train,
+        train=train,
         device=requested.device if "device" in explicit else saved.device,
         data_dir=requested.data_dir if "data_dir" in explicit else saved.data_dir,
         max_steps=saved.max_steps,

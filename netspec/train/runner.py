@@ -20,6 +20,7 @@ import csv
 import io
 import json
 import math
+import shlex
 import signal
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -366,8 +367,11 @@ def _check_scheduler(saved: dict[str, Any], template: dict[str, Any], steps: int
             )
 
 
-class _StopOnSigint:
-    """First Ctrl-C: finish the current step, save, stop. Second: stop at once."""
+class _StopOnSignal:
+    """First Ctrl-C, or a SIGTERM (a scheduler preempting the job): finish the current step,
+    save, stop. A second one: stop at once."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
     def __init__(self, console: Console) -> None:
         self.console = console
@@ -377,21 +381,23 @@ class _StopOnSigint:
         if self.requested:
             raise KeyboardInterrupt
         self.requested = True
+        what = "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name
         self.console.print(
-            "\nstopping after this step to save a checkpoint (Ctrl-C again to abort)"
+            f"\n{what}: stopping after this step to save a checkpoint (Ctrl-C again to abort)"
         )
 
     @contextmanager
     def installed(self) -> Iterator[None]:
         try:
-            previous = signal.signal(signal.SIGINT, self._handle)
+            previous = {signum: signal.signal(signum, self._handle) for signum in self.SIGNALS}
         except ValueError:  # not the main thread: no signals to catch
             yield
             return
         try:
             yield
         finally:
-            signal.signal(signal.SIGINT, previous)
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
 
 
 class Run:
@@ -413,7 +419,7 @@ class Run:
         self.run_dir = run_dir
         self.console = console
         self.callbacks = list(callbacks)
-        self.stop = _StopOnSigint(console)
+        self.stop = _StopOnSignal(console)
         self.history: list[dict[str, Any]] = []
         self.best_accuracy = -1.0
         self.position = Position()
@@ -667,9 +673,17 @@ class Run:
         position = self.position
         message = (
             f"interrupted at epoch {position.epoch + 1}, step {position.step}: saved {last}. "
-            f"Continue with: netspec train {self.config.spec} --resume --out {self.run_dir}"
+            f"Continue with: {self.continue_command()}"
         )
         return RunResult(self.run_dir, "interrupted", self.history, None, message)
+
+    def continue_command(self) -> str:
+        """The command that resumes this run, as a shell runs it (the run keeps its data set
+        and flags; a data directory given as a flag is given again)."""
+        words = ["netspec", "train", self.config.spec, "--resume", "--out", str(self.run_dir)]
+        if self.config.data_dir is not None:
+            words += ["--data-dir", self.config.data_dir]
+        return shlex.join(words)
 
     def _finish(self) -> RunResult:
         final = self.last_test
@@ -756,8 +770,21 @@ def write_file(path: Path, text: str) -> None:
 
 
 def _latest_run(name: str) -> Path | None:
-    runs = sorted(Path("runs").glob(f"{name}-*/last.pt"))
-    return runs[-1].parent if runs else None
+    """The run of this network whose checkpoint was written last (not the last by name: a
+    run started earlier may have been resumed later)."""
+    runs = [path for path in Path("runs").glob(f"{name}-*/last.pt") if path.is_file()]
+    return max(runs, key=lambda path: path.stat().st_mtime).parent if runs else None
+
+
+def _saved_data(run_dir: Path) -> str | None:
+    """The data set a run was started with (its config.json), for resuming it without
+    --data."""
+    try:
+        saved = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    data = saved.get("data") if isinstance(saved, dict) else None
+    return data if isinstance(data, str) else None
 
 
 def new_run_dir(name: str) -> Path:
@@ -796,10 +823,7 @@ def train(
     spec_path = Path(spec_path)
     checked = load(spec_path)
     assert checked.spec is not None
-    requested = resolve(
-        spec_path, checked.valid_graph().digest(), checked.spec.train, overrides or {}, device,
-        data_dir, max_steps, save_every,
-    )  # fmt: skip
+    overrides = dict(overrides or {})
     if out:
         run_dir = Path(out)
     elif resume:
@@ -811,6 +835,12 @@ def train(
         run_dir = latest
     else:
         run_dir = new_run_dir(checked.spec.name)
+    if resume and overrides.get("data") is None and checked.spec.train.data is None:
+        overrides["data"] = _saved_data(run_dir)  # the run's own, as it was given by a flag
+    requested = resolve(
+        spec_path, checked.valid_graph().digest(), checked.spec.train, overrides, device,
+        data_dir, max_steps, save_every,
+    )  # fmt: skip
     last = run_dir / "last.pt"
     if resume and not last.exists():
         raise ConfigError(f"--resume: no run to resume in {run_dir} (no last.pt)")
