@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from netspec.diagnostics import Diagnostic, Position, SpecError
+from netspec.examples import spec_path
 from netspec.ir import Graph
 from netspec.passes.lint import lint
 from netspec.passes.shapes import infer_shapes
@@ -70,7 +71,9 @@ def _once_each(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
 
 
 def check_file(path: str | Path) -> CheckedSpec:
-    """Check a spec file. Raises OSError if it cannot be read; spec problems are diagnostics."""
+    """Check a spec file, or an example spec by name (``lenet``; a path that exists wins).
+    Raises OSError if it cannot be read; spec problems are diagnostics."""
+    path = spec_path(path)
     doc, problems = read_yaml(path)
     return _check_document(doc, problems, str(path))
 

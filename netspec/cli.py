@@ -40,20 +40,26 @@ def _console():
 
 
 def _readable_spec(path: str) -> Path:
-    """A path that names a regular file: a pipe or a device could block or never end."""
+    """A path that names a regular file (a pipe or a device could block or never end), or
+    the example spec a name means (``lenet``)."""
+    from netspec.examples import example_names, spec_path
     from netspec.spec.source import describe_file_type
 
+    found = spec_path(path)
     try:
-        mode = os.stat(path).st_mode
+        mode = os.stat(found).st_mode
     except FileNotFoundError:
-        raise UsageError(f"{path}: no such file") from None
+        names = example_names()
+        shown = ", ".join(names[:6]) + (", …" if len(names) > 6 else "")
+        also = f", nor an example spec ({shown})" if names else ""
+        raise UsageError(f"{path}: no such file{also}") from None
     except OSError as error:
         raise UsageError(f"{path}: cannot read: {error.strerror or error}") from None
     if stat.S_ISDIR(mode):
         raise UsageError(f"{path}: is a directory, not a spec file")
     if not stat.S_ISREG(mode):
         raise UsageError(f"{path}: is {describe_file_type(mode)}, not a spec file")
-    return Path(path)
+    return found
 
 
 def _check_spec(path: str) -> CheckedSpec:
