@@ -382,6 +382,13 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_completion(args: argparse.Namespace) -> int:
+    from netspec.completion import SHELLS
+
+    sys.stdout.write(SHELLS[args.shell](build_parser()))
+    return EXIT_OK
+
+
 def _write_output(path: Path, data: str | bytes, inputs: Sequence[str] = ()) -> None:
     """Write an output file atomically, never over the command's own input or over a YAML
     file (a spec, perhaps: `-o` is easily mistyped)."""
@@ -494,16 +501,32 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.add_argument("spec", metavar="SPEC", help="spec file (YAML)")
     _add_data_arguments(train)
-    train.add_argument("--epochs", type=_positive_int, metavar="N")
-    train.add_argument("--batch-size", type=_positive_int, metavar="B")
+    train.add_argument(
+        "--epochs",
+        type=_positive_int,
+        metavar="N",
+        help="passes over the training set (with --resume: more for a run without a schedule)",
+    )
+    train.add_argument(
+        "--batch-size", type=_positive_int, metavar="B", help="images per training step"
+    )
     train.add_argument(
         "--lr", type=float, metavar="X", help="learning rate (the peak, with onecycle)"
     )
-    train.add_argument("--optimizer", choices=_train_choices("optimizer"))
-    train.add_argument("--weight-decay", type=float, metavar="X")
-    train.add_argument("--schedule", choices=_train_choices("schedule"))
-    train.add_argument("--loss", choices=_train_choices("loss"))
-    train.add_argument("--seed", type=int, metavar="S")
+    train.add_argument("--optimizer", choices=_train_choices("optimizer"), help="optimizer")
+    train.add_argument(
+        "--weight-decay",
+        type=float,
+        metavar="X",
+        help="L2 penalty on weights (not on biases and norms; default 0, 0.01 for adamw)",
+    )
+    train.add_argument(
+        "--schedule", choices=_train_choices("schedule"), help="learning-rate schedule"
+    )
+    train.add_argument("--loss", choices=_train_choices("loss"), help="loss function")
+    train.add_argument(
+        "--seed", type=int, metavar="S", help="seed of the weights and the shuffling"
+    )
     train.add_argument(
         "--out", metavar="DIR", help="run directory (default: runs/<spec>-<date>-<time>)"
     )
@@ -555,6 +578,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     schema.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
     schema.set_defaults(handler=cmd_schema)
+
+    completion = commands.add_parser(
+        "completion",
+        help="print a shell completion script",
+        description=(
+            "Print netspec's completion script for a shell: commands, flags, spec files and "
+            'the example specs by name. bash: eval "$(netspec completion bash)"; zsh: the '
+            "same with zsh; fish: netspec completion fish | source."
+        ),
+    )
+    completion.add_argument("shell", choices=("bash", "zsh", "fish"), help="the shell")
+    completion.set_defaults(handler=cmd_completion)
     return parser
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import argparse
 import json
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -232,3 +234,52 @@ def test_compile_usage_errors() -> None:
     result = run("compile", "specs/lenet.yaml", "-o", "/nonexistent/dir/model.py")
     assert result.returncode == 2
     assert "cannot write /nonexistent/dir/model.py" in result.stderr
+
+
+def _complete(script: str, *words: str) -> list[str]:
+    """What bash offers for the words typed so far (the last one being completed)."""
+    line = " ".join(shlex.quote(word) for word in ("netspec", *words))
+    probe = (
+        f"{script}\nCOMP_WORDS=({line}); COMP_CWORD={len(words)}; _netspec\n"
+        'printf "%s\\n" "${COMPREPLY[@]}"\n'
+    )
+    done = subprocess.run(["bash", "-c", probe], capture_output=True, text=True, check=True)
+    return sorted(set(done.stdout.split()))
+
+
+def test_bash_completion_offers_commands_flags_choices_and_examples(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    assert main(["completion", "bash"]) == 0
+    script = capsys.readouterr().out
+    assert subprocess.run(["bash", "-n"], input=script, text=True, check=False).returncode == 0
+    assert _complete(script, "tr") == ["train"]
+    assert _complete(script, "train", "--opt") == ["--optimizer"]
+    assert _complete(script, "train", "--optimizer", "ad") == ["adam", "adamw"]
+    assert "lenet_tutorial" in _complete(script, "check", "lenet")
+    assert "zoo/vit_b_16" in _complete(script, "draw", "zoo/vi")
+
+
+@pytest.mark.parametrize("shell", ["zsh", "fish"])
+def test_completion_scripts_name_every_command(
+    shell: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["completion", shell]) == 0
+    script = capsys.readouterr().out
+    for command in ("check", "compile", "draw", "train", "eval", "data", "schema", "completion"):
+        assert command in script
+    assert "--batch-size" in script or "-l batch-size" in script
+
+
+def test_every_flag_has_help() -> None:
+    from netspec.cli import build_parser
+
+    parser = build_parser()
+    subcommands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    missing = [
+        f"{name} {' '.join(action.option_strings) or action.dest}"
+        for name, command in subcommands.choices.items()
+        for action in command._actions
+        if not action.help
+    ]
+    assert missing == []
