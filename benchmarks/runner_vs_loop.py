@@ -167,7 +167,7 @@ def loop_epochs(data_root: str, max_epochs: int) -> None:
 
 
 EPOCH_LINES = (
-    re.compile(r"^epoch (\d+)/\d+  train .* test loss [\d.]+ acc ([\d.]+)%"),  # netspec train
+    re.compile(r"^epoch (\d+)/\d+  train .* val loss [\d.]+ acc ([\d.]+)%"),  # netspec train
     re.compile(r"^epoch (\d+) test acc ([\d.]+)%"),  # the loop above
 )
 

@@ -213,6 +213,7 @@ def cmd_draw(args: argparse.Namespace) -> int:
 
 TRAIN_FLAGS = (
     "data", "epochs", "batch_size", "lr", "optimizer", "weight_decay", "schedule", "seed", "loss",
+    "val_split",
 )  # fmt: skip
 
 
@@ -525,7 +526,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.add_argument("--loss", choices=_train_choices("loss"), help="loss function")
     train.add_argument(
-        "--seed", type=int, metavar="S", help="seed of the weights and the shuffling"
+        "--seed", type=int, metavar="S", help="seed of the weights, the shuffling and the split"
+    )
+    train.add_argument(
+        "--val-split",
+        type=float,
+        metavar="F",
+        help="fraction of the training set held out to choose best.pt (default 0.1); the test "
+        "set is evaluated once, at the end",
     )
     train.add_argument(
         "--out", metavar="DIR", help="run directory (default: runs/<spec>-<date>-<time>)"

@@ -24,6 +24,7 @@ from netspec.cli import main
 from netspec.train import checkpoint as checkpoints
 from netspec.train import evaluate_checkpoint, train
 from netspec.train.datasets import DataError, load, read_idx
+from netspec.train.runner import validation_split
 
 SMALL_CNN = """
 name: small_cnn
@@ -74,10 +75,10 @@ def test_a_short_run_writes_every_artefact(fashion: Path, small_spec: Path, tmp_
     rows = list(csv.DictReader((run_dir / "metrics.csv").open()))
     assert [row["epoch"] for row in rows] == ["1", "2"]
     assert list(rows[0]) == [
-        "epoch", "steps", "train_loss", "train_accuracy", "test_loss", "test_accuracy", "lr",
+        "epoch", "steps", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "lr",
         "images_per_second", "seconds",
     ]  # fmt: skip
-    assert rows[0]["steps"] == "8"  # 256 images, batches of 32
+    assert rows[0]["steps"] == "8"  # 256 images less 26 held out, batches of 32
     assert json.loads((run_dir / "metrics.json").read_text())[1]["epoch"] == 2
     config = json.loads((run_dir / "config.json").read_text())
     assert config["data"] == "fashion_mnist"
@@ -87,11 +88,13 @@ def test_a_short_run_writes_every_artefact(fashion: Path, small_spec: Path, tmp_
     assert final["samples"] == 128
     assert [c["class"] for c in final["per_class"]][:2] == ["T-shirt/top", "Trouser"]
     assert sum(map(sum, final["confusion"]["rows_true_columns_predicted"])) == 128
-    assert final["accuracy"] == pytest.approx(float(rows[-1]["test_accuracy"]))
+    assert final["accuracy"] == report["test_accuracy"]
     for image in ("curves.png", "confusion.png"):
         assert (run_dir / image).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     best = checkpoints.load(run_dir / "best.pt")
-    assert best["best_accuracy"] == max(float(row["test_accuracy"]) for row in rows)
+    assert best["best_accuracy"] == max(float(row["val_accuracy"]) for row in rows)
+    assert best["best_accuracy"] == report["best_val_accuracy"]
+    assert report["best_epoch"] == len(best["history"])  # best.pt is that epoch's model
 
 
 def test_flags_override_the_spec(fashion: Path, small_spec: Path, tmp_path: Path) -> None:
@@ -313,7 +316,8 @@ def test_a_spec_with_blocks_trains_and_evaluates(isolated_data: Path, tmp_path: 
     saved = checkpoints.load(tmp_path / "run" / "best.pt")["model"]
     assert "stage2.down.shortcut_conv.weight" in saved
     evaluation = evaluate_checkpoint(spec, tmp_path / "run" / "best.pt", "cifar10")
-    assert evaluation.accuracy == pytest.approx(max(r["test_accuracy"] for r in result.history))
+    assert result.final is not None
+    assert evaluation.accuracy == pytest.approx(result.final.accuracy)  # both: best.pt
 
 
 def test_cifar10_pickles_cannot_run_code(isolated_data: Path) -> None:
@@ -375,7 +379,8 @@ def test_eval_reports_the_saved_model(
     result = train(small_spec, {}, out=tmp_path / "run")
     best = tmp_path / "run" / "best.pt"
     evaluation = evaluate_checkpoint(small_spec, best, "fashion_mnist")
-    assert evaluation.accuracy == pytest.approx(max(r["test_accuracy"] for r in result.history))
+    assert result.final is not None
+    assert evaluation.accuracy == pytest.approx(result.final.accuracy)  # both: best.pt
     capsys.readouterr()
     assert main(["eval", str(small_spec), "--checkpoint", str(best), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
@@ -453,3 +458,38 @@ def test_real_fashion_mnist_smoke(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert result.final is not None and result.final.samples == 10_000
     assert result.final.accuracy > 0.75
     assert math.isfinite(result.history[-1]["train_loss"])
+
+
+def test_the_validation_split_is_seeded_disjoint_and_sized() -> None:
+    train_part, held_out = validation_split(1000, 0.1, seed=3)
+    assert len(held_out) == 100 and len(train_part) == 900
+    assert set(train_part.tolist()).isdisjoint(held_out.tolist())
+    assert sorted(train_part.tolist() + held_out.tolist()) == list(range(1000))
+    again, held_again = validation_split(1000, 0.1, seed=3)
+    assert torch.equal(held_out, held_again) and torch.equal(train_part, again)
+    assert not torch.equal(held_out, validation_split(1000, 0.1, seed=4)[1])
+    assert [len(part) for part in validation_split(5, 0.5, seed=0)] == [3, 2]  # 2.5 rounds to 2
+    assert [len(part) for part in validation_split(2, 0.01, seed=0)] == [1, 1]  # one each
+
+
+def test_best_pt_is_chosen_on_validation_and_the_test_set_is_read_once(
+    fashion: Path, small_spec: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from netspec.train import runner
+
+    read: list[int] = []
+    real = runner.evaluate
+
+    def counted(model, batches, *args):  # type: ignore[no-untyped-def]
+        read.append(batches.samples)
+        return real(model, batches, *args)
+
+    monkeypatch.setattr(runner, "evaluate", counted)
+    result = train(small_spec, {"epochs": 3, "val_split": 0.25}, out=tmp_path / "run")
+    assert result.status == "finished"
+    assert read == [64, 64, 64, 128]  # the held-out quarter each epoch, the test set at the end
+    assert "with best.pt (epoch" in result.message
+
+
+def test_val_split_must_leave_training_data(fashion: Path, small_spec: Path) -> None:
+    assert main(["train", str(small_spec), "--val-split", "0.9"]) == 2

@@ -241,7 +241,7 @@ EVAL_CASES = {
     ),
     "best accuracy": (
         _set("best_accuracy", 2.0),
-        "{path}: best_accuracy is 2.0, but the best test accuracy in history is {best}",
+        "{path}: best_accuracy is 2.0, but the best validation accuracy in history is {best}",
     ),
     "rng of the wrong size": (
         _set("rng/torch", torch.zeros(10, dtype=torch.uint8)),
@@ -253,7 +253,7 @@ EVAL_CASES = {
     "old version": (
         _set("version", 1),
         "{path}: a version 1 checkpoint, written by an older netspec; this netspec reads "
-        "version 2: train again to get one",
+        "version 3: train again to get one",
     ),
     "no checksum": (_delete("checksum"), "{path}: has no checksum"),
 }

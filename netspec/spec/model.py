@@ -41,6 +41,11 @@ class TrainConfig(BaseModel):
     loss: Literal["cross_entropy", "nll", "mse"] = "cross_entropy"
     schedule: Literal["none", "onecycle", "cosine"] = "none"
     seed: Annotated[int, Field(ge=0, le=MAX_SEED, strict=True)] = 0
+    val_split: Annotated[float, Field(gt=0, le=0.5, strict=True, allow_inf_nan=False)] = Field(
+        0.1,
+        description="fraction of the training set held out (seeded) to choose best.pt; the "
+        "test set is evaluated once, at the end",
+    )
 
 
 def _valid_spec_name(name: str) -> str:

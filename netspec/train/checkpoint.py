@@ -29,15 +29,16 @@ from netspec.train.catalog import DATASETS
 from netspec.train.config import parse_run_config
 
 FORMAT = "netspec-checkpoint"
-# 1: the first format. 2: a sha256 checksum of the contents; `config.save_every`.
-VERSION = 2
+# 1: the first format. 2: a sha256 checksum of the contents; `config.save_every`. 3: epochs
+# are judged on a validation split (val_loss, val_accuracy), the test set only at the end.
+VERSION = 3
 FIELDS = (
     "format", "version", "checksum", "config", "dataset", "classes", "normalization", "model",
     "optimizer", "scheduler", "scaler", "position", "history", "best_accuracy", "rng",
     "netspec_version", "torch_version",
 )  # fmt: skip
 METRIC_FIELDS = (
-    "epoch", "steps", "train_loss", "train_accuracy", "test_loss", "test_accuracy", "lr",
+    "epoch", "steps", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "lr",
     "images_per_second", "seconds",
 )  # fmt: skip
 
@@ -354,16 +355,16 @@ def _validate_history(history: Any, position: Position) -> None:
         )  # fmt: skip
         for key in METRIC_FIELDS[2:]:
             _expect(_is_number(row[key]), f"{where}.{key}", "a finite number", row[key])
-        for key in ("train_accuracy", "test_accuracy"):
+        for key in ("train_accuracy", "val_accuracy"):
             _expect(0 <= row[key] <= 1, f"{where}.{key}", "a number from 0 to 1", row[key])
 
 
 def _validate_best_accuracy(best: Any, history: list[dict[str, Any]]) -> None:
-    expected = max((row["test_accuracy"] for row in history), default=-1.0)
+    expected = max((row["val_accuracy"] for row in history), default=-1.0)
     _expect(_is_number(best), "best_accuracy", "a finite number", best)
     if best != expected:
         raise ValueError(
-            f"best_accuracy is {best}, but the best test accuracy in history is {expected}"
+            f"best_accuracy is {best}, but the best validation accuracy in history is {expected}"
         )
 
 

@@ -28,14 +28,16 @@ def _save(figure: Any, path: Path) -> None:
 def plot_curves(history: Sequence[dict[str, Any]], title: str, path: Path) -> None:
     plt = _pyplot()
     epochs = [row["epoch"] for row in history]
-    figure, (loss_axes, accuracy_axes) = plt.subplots(1, 2, figsize=(10, 4))
-    for key, label in (("train_loss", "train"), ("test_loss", "test")):
+    figure, (loss_axes, accuracy_axes, lr_axes) = plt.subplots(1, 3, figsize=(14, 4))
+    for key, label in (("train_loss", "train"), ("val_loss", "validation")):
         loss_axes.plot(epochs, [row[key] for row in history], marker="o", label=label)
-    for key, label in (("train_accuracy", "train"), ("test_accuracy", "test")):
+    for key, label in (("train_accuracy", "train"), ("val_accuracy", "validation")):
         accuracy_axes.plot(epochs, [100 * row[key] for row in history], marker="o", label=label)
+    lr_axes.plot(epochs, [row["lr"] for row in history], marker="o", label="at the epoch's end")
     loss_axes.set(title="loss", xlabel="epoch")
     accuracy_axes.set(title="accuracy (%)", xlabel="epoch")
-    for axes in (loss_axes, accuracy_axes):
+    lr_axes.set(title="learning rate", xlabel="epoch")
+    for axes in (loss_axes, accuracy_axes, lr_axes):
         axes.grid(alpha=0.3)
         axes.legend()
         axes.xaxis.get_major_locator().set_params(integer=True)

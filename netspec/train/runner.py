@@ -423,7 +423,6 @@ class Run:
         self.history: list[dict[str, Any]] = []
         self.best_accuracy = -1.0
         self.position = Position()
-        self.last_test: Evaluation | None = None  # the latest end-of-epoch evaluation
 
     # --- set-up -------------------------------------------------------------------------------
 
@@ -442,8 +441,14 @@ class Run:
         )  # fmt: skip
         self.device, self.normalization, model = ready.device, ready.normalization, ready.model
         split = ready.split
+        train, held_out = validation_split(
+            len(split.train_labels), self.settings.val_split, self.settings.seed
+        )
         self.train_batches = ready.batches(
-            split.train_images, split.train_labels, self.settings.batch_size
+            split.train_images[train], split.train_labels[train], self.settings.batch_size
+        )
+        self.val_batches = ready.batches(
+            split.train_images[held_out], split.train_labels[held_out], TEST_BATCH
         )
         self.test_batches = ready.batches(split.test_images, split.test_labels, TEST_BATCH)
         self.steps_per_epoch = len(self.train_batches)
@@ -610,32 +615,33 @@ class Run:
             self.scheduler.step()
         return outputs.detach(), loss.detach()
 
+    def _evaluate(self, batches: Batches) -> Evaluation:
+        return evaluate(
+            self.model, batches, self.loss_function, self.dataset.classes, self.device.amp_dtype
+        )
+
     def _end_epoch(self) -> None:
         position = self.position
         ended = time.perf_counter()
-        test = evaluate(
-            self.model, self.test_batches, self.loss_function, self.dataset.classes,
-            self.device.amp_dtype,
-        )  # fmt: skip
+        held_out = self._evaluate(self.val_batches)  # what chooses; the test set waits
         row = {
             "epoch": position.epoch + 1,
             "steps": position.step,
             "train_loss": position.loss_sum / max(position.seen, 1),
             "train_accuracy": position.correct / max(position.seen, 1),
-            "test_loss": test.loss,
-            "test_accuracy": test.accuracy,
+            "val_loss": held_out.loss,
+            "val_accuracy": held_out.accuracy,
             "lr": self.optimizer.param_groups[0]["lr"],
-            # training steps only; `seconds` adds the test-set evaluation
+            # training steps only; `seconds` adds the validation
             "images_per_second": round(position.seen / max(position.seconds, 1e-9), 1),
             "seconds": round(position.seconds + time.perf_counter() - ended, 3),
         }
         self.history.append(row)
-        self.last_test = test
         self.position = Position(epoch=position.epoch + 1, global_step=position.global_step)
         self._write_metrics()
-        improved = test.accuracy > self.best_accuracy
+        improved = held_out.accuracy > self.best_accuracy
         if improved:
-            self.best_accuracy = test.accuracy
+            self.best_accuracy = held_out.accuracy
             # best.pt first: a run killed between the two writes leaves a last.pt whose best
             # accuracy is in best.pt, never one that names a best.pt not written yet.
             self._save(self.run_dir / "best.pt")
@@ -643,7 +649,7 @@ class Run:
         self.console.print(
             f"epoch {row['epoch']}/{self.settings.epochs}  "
             f"train loss {row['train_loss']:.4f} acc {row['train_accuracy']:.2%}  "
-            f"test loss {row['test_loss']:.4f} acc {row['test_accuracy']:.2%}  "
+            f"val loss {row['val_loss']:.4f} acc {row['val_accuracy']:.2%}  "
             f"lr {row['lr']:.3g}  {row['seconds']:.1f} s ({row['images_per_second']:,.0f} img/s)"
             + ("  (best)" if improved else ""),
             highlight=False,
@@ -686,18 +692,20 @@ class Run:
         return shlex.join(words)
 
     def _finish(self) -> RunResult:
-        final = self.last_test
-        if final is None:  # resumed a finished run: evaluate what it ended with
-            final = evaluate(
-                self.model, self.test_batches, self.loss_function, self.dataset.classes,
-                self.device.amp_dtype,
-            )  # fmt: skip
+        """The test set, once: best.pt's model (the epoch the validation split chose)."""
+        best = self.run_dir / "best.pt"
+        if best.exists():
+            self.model.load_state_dict(checkpoint.load(best)["model"])
+        final = self._evaluate(self.test_batches)
+        best_epoch = _best_epoch(self.history)
         report = {
             "spec": self.config.spec,
             "data": self.config.data,
             "epochs": len(self.history),
             "steps": self.position.global_step,
-            "best_test_accuracy": self.best_accuracy,
+            "best_epoch": best_epoch,
+            "best_val_accuracy": self.best_accuracy,
+            "test_accuracy": final.accuracy,
             "seconds": round(sum(row["seconds"] for row in self.history), 3),
             "final": final.to_json(),
         }
@@ -715,10 +723,11 @@ class Run:
             raise RunDirError(
                 f"{self.run_dir}: cannot write the plots: {error.strerror or error}"
             ) from error
-        print_evaluation(final, self.console, f"test set ({self.config.data})")
+        print_evaluation(final, self.console, f"test set ({self.config.data}), best.pt")
         message = (
-            f"finished: test accuracy {final.accuracy:.2%} (best {self.best_accuracy:.2%}) "
-            f"in {report['seconds']:.0f} s; run directory {self.run_dir}"
+            f"finished: test accuracy {final.accuracy:.2%} with best.pt (epoch {best_epoch}, "
+            f"validation accuracy {self.best_accuracy:.2%}) in {report['seconds']:.0f} s; run "
+            f"directory {self.run_dir}"
         )
         return RunResult(self.run_dir, "finished", self.history, final, message)
 
@@ -764,6 +773,22 @@ def write_file(path: Path, text: str) -> None:
         write_atomically(path, text)
     except OSError as error:
         raise RunDirError(f"{path}: cannot write: {error.strerror or error}") from error
+
+
+def validation_split(count: int, fraction: float, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Indices of the training images to train on and of those held out to validate: a
+    fraction drawn with the run's seed (the same split on every resume), at least one image
+    on each side."""
+    generator = torch.Generator().manual_seed(seed)
+    order = torch.randperm(count, generator=generator)
+    held = min(max(round(count * fraction), 1), count - 1)
+    return order[held:].sort().values, order[:held].sort().values
+
+
+def _best_epoch(history: Sequence[dict[str, Any]]) -> int:
+    """The first epoch with the best validation accuracy (best.pt), 0 without epochs."""
+    best = max(history, key=lambda row: row["val_accuracy"], default=None)
+    return 0 if best is None else int(best["epoch"])
 
 
 # --- entry points ------------------------------------------------------------------------------
@@ -869,7 +894,8 @@ def train(
         schedule = "" if settings.schedule == "none" else f", {settings.schedule} schedule"
         console.print(
             f"training {checked.spec.name} on {config.data} ({run.train_batches.samples:,} "
-            f"train / {run.test_batches.samples:,} test images): "
+            f"train / {run.val_batches.samples:,} validation / {run.test_batches.samples:,} "
+            "test images): "
             f"{plural(settings.epochs, 'epoch')} of {run.steps_per_epoch:,} steps, batch "
             f"{settings.batch_size}, {settings.optimizer} lr {settings.lr:g}{schedule}, on "
             f"{run.device.describe()}",
