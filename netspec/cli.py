@@ -213,7 +213,7 @@ def cmd_draw(args: argparse.Namespace) -> int:
 
 TRAIN_FLAGS = (
     "data", "epochs", "batch_size", "lr", "optimizer", "weight_decay", "schedule", "seed", "loss",
-    "val_split",
+    "val_split", "patience", "grad_clip", "momentum",
 )  # fmt: skip
 
 
@@ -527,6 +527,21 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--loss", choices=_train_choices("loss"), help="loss function")
     train.add_argument(
         "--seed", type=int, metavar="S", help="seed of the weights, the shuffling and the split"
+    )
+    train.add_argument(
+        "--momentum", type=float, metavar="M", help="SGD's momentum (0 ≤ M < 1; default 0)"
+    )
+    train.add_argument(
+        "--patience",
+        type=_positive_int,
+        metavar="N",
+        help="stop early when the validation accuracy has not improved for N epochs",
+    )
+    train.add_argument(
+        "--grad-clip",
+        type=float,
+        metavar="X",
+        help="clip the gradients' total norm to X before each step",
     )
     train.add_argument(
         "--val-split",

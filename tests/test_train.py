@@ -20,6 +20,7 @@ import torch
 from datagen import write_cifar10, write_idx_dataset
 from helpers import ROOT
 
+import netspec
 from netspec.cli import main
 from netspec.train import checkpoint as checkpoints
 from netspec.train import evaluate_checkpoint, train
@@ -493,3 +494,50 @@ def test_best_pt_is_chosen_on_validation_and_the_test_set_is_read_once(
 
 def test_val_split_must_leave_training_data(fashion: Path, small_spec: Path) -> None:
     assert main(["train", str(small_spec), "--val-split", "0.9"]) == 2
+
+
+def test_patience_stops_early_and_still_reports(
+    fashion: Path, small_spec: Path, tmp_path: Path
+) -> None:
+    """With a learning rate too small to learn, the validation accuracy soon stops improving
+    (batch norm's statistics still move it a little): the run stops one epoch after its best
+    one, with the full report."""
+    settings = {"epochs": 10, "lr": 1e-12, "patience": 1}
+    result = train(small_spec, settings, out=tmp_path / "run")
+    assert result.status == "finished"
+    accuracies = [row["val_accuracy"] for row in result.history]
+    best = accuracies.index(max(accuracies)) + 1
+    assert len(result.history) == best + 1 < 10
+    assert result.message.startswith(
+        f"stopped early after epoch {best + 1} (no better validation accuracy in 1 epoch); "
+        f"finished: test accuracy"
+    )
+    assert f"with best.pt (epoch {best}," in result.message
+    for artefact in ("report.json", "curves.png", "confusion.png"):
+        assert (tmp_path / "run" / artefact).exists()
+
+
+def test_grad_clip_bounds_each_step(fashion: Path, small_spec: Path, tmp_path: Path) -> None:
+    """SGD without momentum moves the weights by lr · gradient: clipped to a norm of 1e-6, one
+    step at lr 1 moves them by at most 1e-6 in all."""
+    settings = {"epochs": 1, "optimizer": "sgd", "lr": 1.0, "grad_clip": 1e-6, "val_split": 0.5}
+    assert train(small_spec, settings, out=tmp_path / "a", max_steps=1).status == "finished"
+    torch.manual_seed(0)  # the run's seed: the same initial weights
+    start = netspec.build(small_spec)
+    after = weights(tmp_path / "a")
+    moved = sum(
+        float((after[name] - value).pow(2).sum())
+        for name, value in start.state_dict().items()
+        if value.is_floating_point() and "running" not in name
+    )
+    assert 0 < moved**0.5 <= 1.05e-6  # float32 rounding of weights near 0.1 adds a little
+
+
+def test_momentum_patience_and_clip_are_flags(
+    fashion: Path, small_spec: Path, tmp_path: Path
+) -> None:
+    run = tmp_path / "run"
+    args = ["train", str(small_spec), "--out", str(run), "--max-steps", "1", "--optimizer", "sgd"]
+    assert main([*args, "--momentum", "0.9", "--patience", "3", "--grad-clip", "2.5"]) == 0
+    settings = json.loads((run / "config.json").read_text())["train"]
+    assert (settings["momentum"], settings["patience"], settings["grad_clip"]) == (0.9, 3, 2.5)

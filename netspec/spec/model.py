@@ -41,6 +41,12 @@ class TrainConfig(BaseModel):
     loss: Literal["cross_entropy", "nll", "mse"] = "cross_entropy"
     schedule: Literal["none", "onecycle", "cosine"] = "none"
     seed: Annotated[int, Field(ge=0, le=MAX_SEED, strict=True)] = 0
+    patience: PositiveInt | None = Field(
+        None, description="stop when the validation accuracy has not improved for this many epochs"
+    )
+    grad_clip: PositiveFloat | None = Field(
+        None, description="clip the gradients' total norm to this before each step"
+    )
     val_split: Annotated[float, Field(gt=0, le=0.5, strict=True, allow_inf_nan=False)] = Field(
         0.1,
         description="fraction of the training set held out (seeded) to choose best.pt; the "

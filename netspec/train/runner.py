@@ -538,7 +538,14 @@ class Run:
                 outcome = self._epoch()
                 if outcome is not None:
                     return outcome
+                if self._out_of_patience():
+                    break
         return self._finish()
+
+    def _out_of_patience(self) -> bool:
+        """Early stopping: the validation accuracy has not improved for ``patience`` epochs."""
+        patience = self.settings.patience
+        return patience is not None and len(self.history) - _best_epoch(self.history) >= patience
 
     def _epoch(self) -> RunResult | None:
         position = self.position
@@ -609,6 +616,9 @@ class Run:
         loss = self.loss_function(outputs.float(), labels)
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()
+        if self.settings.grad_clip is not None:
+            self.scaler.unscale_(self.optimizer)  # clip the true gradients, not scaled ones
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.settings.grad_clip)
         self.scaler.step(self.optimizer)
         self.scaler.update()
         if self.scheduler is not None:
@@ -724,10 +734,16 @@ class Run:
                 f"{self.run_dir}: cannot write the plots: {error.strerror or error}"
             ) from error
         print_evaluation(final, self.console, f"test set ({self.config.data}), best.pt")
+        early = (
+            f"stopped early after epoch {len(self.history)} (no better validation accuracy in "
+            f"{plural(self.settings.patience or 0, 'epoch')}); "
+            if len(self.history) < self.settings.epochs and self._out_of_patience()
+            else ""
+        )
         message = (
-            f"finished: test accuracy {final.accuracy:.2%} with best.pt (epoch {best_epoch}, "
-            f"validation accuracy {self.best_accuracy:.2%}) in {report['seconds']:.0f} s; run "
-            f"directory {self.run_dir}"
+            f"{early}finished: test accuracy {final.accuracy:.2%} with best.pt (epoch "
+            f"{best_epoch}, validation accuracy {self.best_accuracy:.2%}) in "
+            f"{report['seconds']:.0f} s; run directory {self.run_dir}"
         )
         return RunResult(self.run_dir, "finished", self.history, final, message)
 
