@@ -260,6 +260,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             device=args.device or "auto",
             data_dir=args.data_dir,
             max_steps=args.max_steps,
+            init_from=args.init_from,
             save_every=args.save_every,
             download=not args.no_download,
             console=_console(),
@@ -527,6 +528,11 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--loss", choices=_train_choices("loss"), help="loss function")
     train.add_argument(
         "--seed", type=int, metavar="S", help="seed of the weights, the shuffling and the split"
+    )
+    train.add_argument(
+        "--init-from",
+        metavar="CKPT",
+        help="start from the weights of a checkpoint (fine-tuning); a new run, not --resume",
     )
     train.add_argument(
         "--momentum", type=float, metavar="M", help="SGD's momentum (0 ≤ M < 1; default 0)"

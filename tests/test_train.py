@@ -541,3 +541,32 @@ def test_momentum_patience_and_clip_are_flags(
     assert main([*args, "--momentum", "0.9", "--patience", "3", "--grad-clip", "2.5"]) == 0
     settings = json.loads((run / "config.json").read_text())["train"]
     assert (settings["momentum"], settings["patience"], settings["grad_clip"]) == (0.9, 3, 2.5)
+
+
+def test_init_from_starts_a_new_run_from_a_checkpoints_weights(
+    fashion: Path, small_spec: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first = tmp_path / "first"
+    assert train(small_spec, {"epochs": 1}, out=first).status == "finished"
+    source = checkpoints.load(first / "best.pt")["model"]
+
+    def unchanged_at_start(run) -> None:  # type: ignore[no-untyped-def]
+        if run.position.global_step == 1:
+            seen = run.model.state_dict()
+            for name, tensor in source.items():
+                if "running" not in name and tensor.is_floating_point():
+                    assert torch.allclose(seen[name], tensor, atol=1e-9), name
+
+    second = tmp_path / "second"
+    result = train(
+        small_spec, {"epochs": 1, "lr": 1e-12}, out=second, init_from=first / "best.pt",
+        callbacks=[unchanged_at_start],
+    )  # fmt: skip
+    assert result.status == "finished"
+    assert f"starting from the weights of {first / 'best.pt'}" in capsys.readouterr().out
+    args = ["train", str(small_spec), "--resume", "--init-from", str(first / "best.pt")]
+    assert main(args) == 2
+    assert "--init-from starts a new run" in capsys.readouterr().err
+    missing = ["train", str(small_spec), "--out", str(tmp_path / "third"), "--init-from", "nope.pt"]
+    assert main(missing) == 1
+    assert "nope.pt" in capsys.readouterr().err

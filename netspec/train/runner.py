@@ -431,9 +431,11 @@ class Run:
         download: bool = True,
         resume_from: dict[str, Any] | None = None,
         checkpoint_path: Path | None = None,
+        init_from: Path | None = None,
     ) -> None:
         """Load the data, build the model, optimizer and schedule; restore ``resume_from`` (a
-        checkpoint loaded from ``checkpoint_path``) if given."""
+        checkpoint loaded from ``checkpoint_path``) if given, or start from the weights of the
+        checkpoint ``init_from`` (fine-tuning)."""
         ready = set_up(
             self.checked, self.config.data, self.config.data_dir, self.config.device, download,
             normalization=resume_from["normalization"] if resume_from else None,
@@ -454,6 +456,10 @@ class Run:
         self.steps_per_epoch = len(self.train_batches)
         total = self.settings.epochs * self.steps_per_epoch
         self.total_steps = min(total, self.config.max_steps or total)
+        if init_from is not None:
+            weights = checkpoint.load(init_from)["model"]
+            check_weights(weights, model, f"{init_from} does not fit {self.config.spec}")
+            model.load_state_dict(weights)
         self.model = model
         self.loss_function = LOSSES[self.settings.loss]
         self.optimizer = optimizer_for(model, self.config, self.device)
@@ -852,10 +858,12 @@ def train(
     console: Console | None = None,
     callbacks: Sequence[Callback] = (),
     explicit: set[str] | None = None,
+    init_from: str | Path | None = None,
 ) -> RunResult:
     """Train a spec. ``overrides`` holds train-section values given as flags (None: not given);
     ``explicit`` names the flags the user gave, which must agree with a resumed run.
-    ``save_every`` writes last.pt every N steps as well as at each epoch's end.
+    ``save_every`` writes last.pt every N steps as well as at each epoch's end; ``init_from``
+    starts a new run from a checkpoint's weights (fine-tuning).
 
     Raises SpecError, DataError, ConfigError, DeviceError, CheckpointError,
     RunDirError or ResourceError.
@@ -865,6 +873,11 @@ def train(
     checked = load(spec_path)
     assert checked.spec is not None
     overrides = dict(overrides or {})
+    if resume and init_from is not None:
+        raise ConfigError(
+            "--init-from starts a new run from a checkpoint's weights, --resume continues a "
+            "run: give one of them"
+        )
     if out:
         run_dir = Path(out)
     elif resume:
@@ -904,7 +917,8 @@ def train(
                 )
             config = requested
         run = Run(checked, config, run_dir, console, callbacks)
-        run.prepare(download=download, resume_from=state, checkpoint_path=last)
+        start = Path(init_from) if init_from is not None else None
+        run.prepare(download=download, resume_from=state, checkpoint_path=last, init_from=start)
         write_file(run_dir / "config.json", json.dumps(config.to_json(), indent=2) + "\n")
         settings = config.settings
         schedule = "" if settings.schedule == "none" else f", {settings.schedule} schedule"
@@ -918,6 +932,8 @@ def train(
             highlight=False,
             soft_wrap=True,
         )
+        if start is not None:
+            console.print(f"starting from the weights of {start}", highlight=False, soft_wrap=True)
         if state is not None:
             console.print(
                 f"resuming {run_dir} at epoch {run.position.epoch + 1}, step {run.position.step}",
