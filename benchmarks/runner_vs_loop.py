@@ -33,6 +33,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -62,7 +63,24 @@ def prepare_torchvision_root(directory: Path) -> str:
     return str(directory)
 
 
-def tutorial_loop(data_root: str) -> tuple[Callable[[], Iterator[float]], object]:
+# --augment: the same augmentation both ways, as a tutorial writes it (torchvision transforms
+# per image in the DataLoader) and as a spec declares it (the runner's batched steps).
+AUGMENT_SPEC = [{"randomcrop": {"padding": 2}}, "randomhorizontalflip", "randomerasing"]
+
+
+def tutorial_transform(augment: bool) -> object:
+    import torchvision.transforms as T  # noqa: N812 - the tutorials' spelling
+
+    if not augment:
+        return T.ToTensor()
+    return T.Compose(
+        [T.RandomCrop(28, padding=2), T.RandomHorizontalFlip(), T.ToTensor(), T.RandomErasing()]
+    )
+
+
+def tutorial_loop(
+    data_root: str, augment: bool = False
+) -> tuple[Callable[[], Iterator[float]], object]:
     """The tutorial's loop as a generator of per-step timings, and its test set."""
     import torch
     import torch.nn.functional as F  # noqa: N812 - the tutorials' spelling
@@ -70,7 +88,7 @@ def tutorial_loop(data_root: str) -> tuple[Callable[[], Iterator[float]], object
     from compiled_vs_handwritten import FashionCNN
     from torch.utils.data import DataLoader
 
-    transform = torchvision.transforms.ToTensor()
+    transform = tutorial_transform(augment)
     train_set = torchvision.datasets.FashionMNIST(data_root, train=True, transform=transform)
     loader = DataLoader(train_set, batch_size=32, shuffle=True)
     model = FashionCNN()
@@ -88,7 +106,7 @@ def tutorial_loop(data_root: str) -> tuple[Callable[[], Iterator[float]], object
     return steps, model
 
 
-def runner_steps(data_root: str) -> Callable[[], Iterator[float]]:
+def runner_steps(data_root: str, augment: bool = False) -> Callable[[], Iterator[float]]:
     """The runner's own batches and step, with the tutorial's optimizer settings."""
     del data_root
     from rich.console import Console
@@ -100,7 +118,14 @@ def runner_steps(data_root: str) -> Callable[[], Iterator[float]]:
     spec = ROOT / "specs" / "fashion_cnn.yaml"
     checked = load(spec)
     assert checked.spec is not None
-    tutorial = {"batch_size": 32, "lr": 0.001, "schedule": "none", "optimizer": "adam"}
+    tutorial: dict[str, Any] = {
+        "batch_size": 32,
+        "lr": 0.001,
+        "schedule": "none",
+        "optimizer": "adam",
+    }
+    if augment:
+        tutorial["augment"] = AUGMENT_SPEC
     config = resolve(spec, checked.valid_graph().digest(), checked.spec.train, tutorial, "cpu")
     run = Run(checked, config, Path(tempfile.mkdtemp()), Console())
     run.prepare(download=False)
@@ -109,8 +134,9 @@ def runner_steps(data_root: str) -> Callable[[], Iterator[float]]:
     def steps() -> Iterator[float]:
         epoch = 0
         while True:
-            for images, labels in run.train_batches(epoch, seed=0):
-                run.step(images, labels)
+            raw = run.augmenter is not None
+            for step, (images, labels) in enumerate(run.train_batches(epoch, seed=0, raw=raw)):
+                run.step(*run.augmented(images, labels, epoch, step))
                 yield len(labels)
             epoch += 1
 
@@ -118,11 +144,11 @@ def runner_steps(data_root: str) -> Callable[[], Iterator[float]]:
 
 
 def throughput(
-    data_root: str, rounds: int, steps_per_round: int = 300
+    data_root: str, rounds: int, steps_per_round: int = 300, augment: bool = False
 ) -> list[tuple[float, float]]:
     """(loop, runner) images/s per round, alternating which goes first."""
-    loop_steps, _ = tutorial_loop(data_root)
-    ours, theirs = runner_steps(data_root)(), loop_steps()
+    loop_steps, _ = tutorial_loop(data_root, augment)
+    ours, theirs = runner_steps(data_root, augment)(), loop_steps()
 
     def timed(stream: Iterator[float]) -> float:
         started, images = time.perf_counter(), 0.0
@@ -139,6 +165,47 @@ def throughput(
             loop_rate, runner_rate = timed(theirs), timed(ours)
         results.append((loop_rate, runner_rate))
     return results
+
+
+def augmented_throughput(rounds: int, steps_per_round: int = 300) -> None:
+    """The runner augmenting against the tutorial loop without augmentation and with the same
+    augmentation, three streams timed in turn, the order rotating each round."""
+    import torch
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = prepare_torchvision_root(Path(tmp) / "data")
+        streams = {
+            "loop": tutorial_loop(root)[0](),
+            "loop augmenting": tutorial_loop(root, augment=True)[0](),
+            "runner augmenting": runner_steps(root, augment=True)(),
+        }
+
+        def timed(stream: Iterator[float]) -> float:
+            started, images = time.perf_counter(), 0.0
+            for _ in range(steps_per_round):
+                images += next(stream)
+            return images / (time.perf_counter() - started)
+
+        for stream in streams.values():
+            timed(stream)  # warm-up
+        names = list(streams)
+        rates: dict[str, list[float]] = {name: [] for name in names}
+        for index in range(rounds):
+            for name in names[index % 3 :] + names[: index % 3]:
+                rates[name].append(timed(streams[name]))
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, batch 32")
+    print(f"the loop augments with {tutorial_transform(True)}")
+    print(f"the runner with augment: {AUGMENT_SPEC}")
+    print("images/s per round:", *names, sep="  |  ")
+    for index in range(rounds):
+        print("  " + "  ".join(f"{rates[name][index]:8,.0f}" for name in names))
+    runner = rates["runner augmenting"]
+    for other in ("loop", "loop augmenting"):
+        ratios = [ours / theirs for ours, theirs in zip(runner, rates[other], strict=True)]
+        print(
+            f"runner augmenting ÷ {other}: median ×{statistics.median(ratios):.2f} (rounds "
+            f"{min(ratios):.2f}–{max(ratios):.2f})"
+        )
 
 
 def loop_epochs(data_root: str, max_epochs: int) -> None:
@@ -204,12 +271,22 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=6)
     parser.add_argument("--max-epochs", type=int, default=20)
     parser.add_argument("--loop", metavar="ROOT", help=argparse.SUPPRESS)  # the child process
+    parser.add_argument(
+        "--augment",
+        action="store_true",
+        help="only the throughput of the runner augmenting (random crop, flip, erasing) against "
+        "the loop without and with the same augmentation",
+    )
     args = parser.parse_args()
     if args.loop:
         loop_epochs(args.loop, args.max_epochs)
         return
 
     import torch
+
+    if args.augment:
+        augmented_throughput(args.rounds)
+        return
 
     with tempfile.TemporaryDirectory() as tmp:
         root = prepare_torchvision_root(Path(tmp) / "data")

@@ -213,7 +213,7 @@ def cmd_draw(args: argparse.Namespace) -> int:
 
 TRAIN_FLAGS = (
     "data", "epochs", "batch_size", "lr", "optimizer", "weight_decay", "schedule", "seed", "loss",
-    "val_split", "patience", "grad_clip", "momentum",
+    "val_split", "patience", "grad_clip", "momentum", "warmup", "resize", "label_smoothing",
 )  # fmt: skip
 
 
@@ -249,7 +249,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         flag
         for flag in (*TRAIN_FLAGS, "device", "data_dir", "max_steps", "save_every")
         if getattr(args, flag) is not None
-    }
+    } | ({"tensorboard"} if args.tensorboard else set())
 
     def run() -> int:
         result = train(
@@ -265,6 +265,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             download=not args.no_download,
             console=_console(),
             explicit=explicit,
+            tensorboard=args.tensorboard,
         )
         _eprint(result.message)
         if result.status == "interrupted":
@@ -298,6 +299,55 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return _training_command("eval", run)
 
 
+def cmd_predict(args: argparse.Namespace) -> int:
+    from netspec.diagnostics import printable_json
+    from netspec.train.predict import ImageFileError, PredictError, predict, print_predictions
+
+    spec = _readable_spec(args.spec)
+
+    def run() -> int:
+        try:
+            predictions = predict(
+                spec, args.checkpoint, args.images, top_k=args.top_k, device=args.device or "auto"
+            )
+        except ImageFileError as error:  # a missing or unreadable file: how it was called
+            raise UsageError(str(error)) from error
+        except PredictError as error:
+            _eprint(f"netspec predict: {error}")
+            return EXIT_SPEC_ERRORS
+        for prediction in predictions:
+            if prediction.image.conversion:
+                _eprint(f"{prediction.image.path}: {prediction.image.conversion}")
+        if args.json:
+            print(printable_json([prediction.to_json() for prediction in predictions]))
+        else:
+            print_predictions(predictions, _console())
+        return EXIT_OK
+
+    return _training_command("predict", run)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from netspec.train.export import FORMATS, ExportError, default_output, export
+
+    spec = _readable_spec(args.spec)
+    output = Path(args.output) if args.output else default_output(args.checkpoint, args.format)
+    if output.suffix.lower() != FORMATS[args.format]:
+        raise UsageError(f"-o {output} does not end in {FORMATS[args.format]} (--format)")
+
+    def run() -> int:
+        try:
+            exported = export(spec, args.checkpoint, args.format)
+        except ExportError as error:
+            _eprint(f"netspec export: {error}")
+            return EXIT_SPEC_ERRORS
+        _write_output(output, exported.data, inputs=[args.spec, args.checkpoint])
+        _eprint(exported.summary(output))
+        return EXIT_OK
+
+    return _training_command("export", run)
+
+
 def _whole_number(minimum: int) -> Callable[[str], int]:
     """An argparse type: a whole number ≥ ``minimum``."""
 
@@ -318,11 +368,12 @@ _positive_int = _whole_number(1)
 
 
 def _dataset_name(text: str) -> str:
+    """A data set's name, or a path that exists (the user's own data)."""
     from netspec.spec.model import DATASETS
 
-    if text not in DATASETS:
+    if text not in DATASETS and not os.path.exists(text):
         raise argparse.ArgumentTypeError(
-            f"unknown data set {text!r} (choose from {', '.join(DATASETS)})"
+            f"{text!r} is neither a data set ({', '.join(DATASETS)}) nor a file or folder"
         )
     return text
 
@@ -339,8 +390,12 @@ def _train_choices(setting: str) -> tuple[str, ...]:
 def _add_data_arguments(command: argparse.ArgumentParser) -> None:
     from netspec.spec.model import DATASETS
 
+    shown = ", ".join(DATASETS[:3])
     command.add_argument(
-        "--data", choices=DATASETS, help="data set (default: the spec's train.data)"
+        "--data",
+        metavar="DATA",
+        help=f"a data set ({shown}, …: see `netspec data`) or the path of your own (an image "
+        "folder, a .pt/.npz tensor file); default: the spec's train.data",
     )
     command.add_argument(
         "--data-dir",
@@ -360,6 +415,9 @@ def cmd_data(args: argparse.Namespace) -> int:
 
     found_all = True
     for name in args.names or list(DATASETS):
+        if name not in DATASETS:  # a path: the user's own data
+            found_all &= _describe_own_data(Path(name))
+            continue
         dataset = DATASETS[name]
         directory, tried = find(dataset, args.data_dir)
         if directory is not None:
@@ -368,8 +426,22 @@ def cmd_data(args: argparse.Namespace) -> int:
             continue
         found_all = False
         print(not_found_message(dataset, tried, data_dir=args.data_dir))
-        print("(netspec train downloads it there when this machine has internet access)")
+        if not (args.data_dir or os.environ.get("NETSPEC_DATA")):  # else nothing downloads
+            print("(netspec train downloads it there when this machine has internet access)")
     return EXIT_OK if found_all else EXIT_SPEC_ERRORS
+
+
+def _describe_own_data(path: Path) -> bool:
+    """Print what a folder or tensor file holds; False (and why) when it cannot be read."""
+    from netspec.train.own_data import describe_own
+    from netspec.train.split import DataError
+
+    try:
+        print(describe_own(path))
+    except DataError as error:
+        _eprint(f"netspec data: {error}")
+        return False
+    return True
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
@@ -494,7 +566,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     train = commands.add_parser(
         "train",
-        help="train the spec on Fashion-MNIST, MNIST or CIFAR-10",
+        help="train the spec on a data set or on your own data",
         description=(
             "Train a spec. Its train: section gives the defaults; flags override them. The run "
             "directory gets config.json, metrics.csv/.json, last.pt, best.pt, report.json, "
@@ -536,6 +608,29 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.add_argument(
         "--momentum", type=float, metavar="M", help="SGD's momentum (0 ≤ M < 1; default 0)"
+    )
+    train.add_argument(
+        "--warmup",
+        type=float,
+        metavar="E",
+        help="epochs (a fraction allowed) of linear learning-rate warmup before the schedule",
+    )
+    train.add_argument(
+        "--label-smoothing",
+        type=float,
+        metavar="X",
+        help="cross-entropy label smoothing (0 ≤ X < 1; default 0)",
+    )
+    train.add_argument(
+        "--resize",
+        action="store_const",
+        const=True,
+        help="resize the images (and convert grey ↔ RGB) to the spec's input, once",
+    )
+    train.add_argument(
+        "--tensorboard",
+        action="store_true",
+        help="also log to TensorBoard in the run directory (needs the tensorboard package)",
     )
     train.add_argument(
         "--patience",
@@ -589,13 +684,68 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--json", action="store_true", help="print machine-readable JSON")
     evaluate.set_defaults(handler=cmd_eval)
 
+    predict = commands.add_parser(
+        "predict",
+        help="classify image files with a saved model: the most probable classes",
+        description=(
+            "Classify PNG, JPEG, GIF or WebP files with a checkpoint of a spec: each image is "
+            "converted to the spec's input (grey or RGB, resized when its size differs), "
+            "normalised as in training, and its most probable classes printed."
+        ),
+    )
+    predict.add_argument("spec", metavar="SPEC", help="spec file (YAML)")
+    predict.add_argument("--checkpoint", required=True, metavar="PATH", help="best.pt or last.pt")
+    predict.add_argument("images", nargs="+", metavar="IMAGE", help="PNG, JPEG, GIF or WebP files")
+    predict.add_argument(
+        "--top-k",
+        type=_positive_int,
+        default=5,
+        metavar="K",
+        help="how many classes to show per image (default 5; at most every class)",
+    )
+    predict.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    predict.add_argument(
+        "--device", choices=("auto", "cpu", "cuda", "mps"), help="default: auto (cuda, mps, cpu)"
+    )
+    predict.set_defaults(handler=cmd_predict)
+
+    export = commands.add_parser(
+        "export",
+        help="write a saved model as ONNX or a torch.export program, normalisation inside",
+        description=(
+            "Export a checkpoint of a spec for deployment: the model with its input "
+            "normalisation inside, reading float32 images N×C×H×W in [0, 1] (any batch size) "
+            "and returning logits; the class names travel in the file's metadata."
+        ),
+    )
+    export.add_argument("spec", metavar="SPEC", help="spec file (YAML)")
+    export.add_argument("--checkpoint", required=True, metavar="PATH", help="best.pt or last.pt")
+    export.add_argument(
+        "--format",
+        required=True,
+        choices=("onnx", "torch-export"),
+        help="onnx (.onnx, needs netspec[export]) or torch-export (.pt2, torch.export.load)",
+    )
+    export.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE",
+        help="output file (default: the checkpoint's name with .onnx or .pt2, beside it)",
+    )
+    export.set_defaults(handler=cmd_export)
+
     data = commands.add_parser(
         "data",
-        help="show where each data set is found, or how to get it",
-        description="Show where netspec finds each data set; exit 1 if one is missing.",
+        help="show where each data set is found (or how to get it), or what your own data holds",
+        description="Show where netspec finds each data set, or what a folder or tensor file "
+        "of your own holds; exit 1 if one is missing or cannot be read.",
     )
     data.add_argument(
-        "names", nargs="*", metavar="NAME", type=_dataset_name, help="default: all data sets"
+        "names",
+        nargs="*",
+        metavar="NAME|PATH",
+        type=_dataset_name,
+        help="data sets, or your own data (default: all data sets)",
     )
     data.add_argument("--data-dir", metavar="DIR", help="look here first (also: $NETSPEC_DATA)")
     data.set_defaults(handler=cmd_data)

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -118,11 +119,41 @@ def _stop_at(epoch: int, step: int):
     return callback
 
 
-@pytest.mark.parametrize(("epoch", "step"), [(0, 3), (1, 5)])
+RESUMED_SETTINGS = {
+    "onecycle": {"epochs": 3, "schedule": "onecycle"},
+    "warmup and cosine": {"epochs": 3, "schedule": "cosine", "warmup": 0.5},
+    "augmentation": {
+        "epochs": 3,
+        "augment": [
+            {"randomcrop": {"padding": 2}},
+            "randomhorizontalflip",
+            "randomerasing",
+            {"cutmix": {"alpha": 1.0}},
+            {"mixup": {"alpha": 0.2}},
+        ],
+        "label_smoothing": 0.1,
+    },
+}
+
+
+@pytest.mark.parametrize(
+    ("settings", "epoch", "step"),
+    [
+        (RESUMED_SETTINGS["onecycle"], 0, 3),
+        (RESUMED_SETTINGS["onecycle"], 1, 5),
+        (RESUMED_SETTINGS["warmup and cosine"], 0, 3),  # stopped during the warmup
+        (RESUMED_SETTINGS["augmentation"], 1, 5),
+    ],
+    ids=["onecycle-0-3", "onecycle-1-5", "warmup-0-3", "augmentation-1-5"],
+)
 def test_resume_equals_an_uninterrupted_run(
-    fashion: Path, small_spec: Path, tmp_path: Path, epoch: int, step: int
+    fashion: Path,
+    small_spec: Path,
+    tmp_path: Path,
+    epoch: int,
+    step: int,
+    settings: dict[str, Any],
 ) -> None:
-    settings = {"epochs": 3, "schedule": "onecycle"}
     whole = train(small_spec, settings, out=tmp_path / "whole")
     assert whole.status == "finished"
 
@@ -219,7 +250,9 @@ def test_data_and_spec_mismatch(fashion: Path, capsys: pytest.CaptureFixture[str
     code = main(["train", str(ROOT / "specs" / "cifar10_lenet.yaml"), "--data", "fashion_mnist"])
     assert code == 1
     assert capsys.readouterr().err.strip() == (
-        "netspec train: spec input is 3×32×32 but fashion_mnist gives 1×28×28"
+        "netspec train: spec input is 3×32×32 but fashion_mnist gives 1×28×28: add "
+        "`resize: true` to the spec's train: section (or --resize) to convert the images once "
+        "(grey → RGB, resized 28×28 → 32×32)"
     )
     five = Path("five.yaml")
     five.write_text("name: five\ninput: [1, 28, 28]\nlayers: [flatten, {linear: 5}]\n")

@@ -25,8 +25,8 @@ import torch
 from datagen import idx_bytes, write_cifar10, write_idx_dataset
 
 from netspec.cli import main
+from netspec.train import cache, train
 from netspec.train import checkpoint as checkpoints
-from netspec.train import datasets, train
 from netspec.train.datasets import DataError, load, read_idx
 from netspec.train.rundir import locked
 
@@ -181,7 +181,7 @@ EVAL_CASES = {
     ),
     "unknown data set": (
         _set("dataset", "imagenet"),
-        "{path}: dataset: expected one of fashion_mnist, mnist, cifar10, got 'imagenet' (a string)",
+        "{path}: dataset is 'imagenet' but config.data is 'fashion_mnist'",
     ),
     "data set disagrees": (
         _set("dataset", "mnist"),
@@ -253,7 +253,7 @@ EVAL_CASES = {
     "old version": (
         _set("version", 1),
         "{path}: a version 1 checkpoint, written by an older netspec; this netspec reads "
-        "version 3: train again to get one",
+        "version 4: train again to get one",
     ),
     "no checksum": (_delete("checksum"), "{path}: has no checksum"),
 }
@@ -627,11 +627,10 @@ def test_a_tampered_decoded_cache_is_rebuilt(
 ) -> None:
     first = load("fashion_mnist")
     (cached,) = (tmp_path / "cache" / "decoded").glob("fashion_mnist-*.pt")
-    torch.save(
-        {**first.__dict__, "std": (0.0,), "test_labels": first.test_labels + 50},
-        cached,
-    )
-    monkeypatch.setattr(datasets, "_MEMORY", {})  # as a new process would
+    saved = torch.load(cached, weights_only=True)
+    tampered = {**saved["split"], "std": (0.0,), "test_labels": first.test_labels + 50}
+    torch.save({**saved, "split": tampered}, cached)
+    monkeypatch.setattr(cache, "_MEMORY", {})  # as a new process would
     again = load("fashion_mnist")
     assert again is not first
     assert again.std == first.std

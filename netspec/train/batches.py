@@ -31,8 +31,9 @@ class Batches:
         shape = (1, len(mean), *([1] * (images.ndim - 2)))
         std_t = torch.tensor(std, dtype=torch.float32, device=device).reshape(shape)
         mean_t = torch.tensor(mean, dtype=torch.float32, device=device).reshape(shape)
-        # x / 255 normalised = x · scale + shift
-        self.scale = 1.0 / (255.0 * std_t)
+        # x / 255 normalised = x · scale + shift (float data is normalised as it is)
+        pixels = 255.0 if images.dtype == torch.uint8 else 1.0
+        self.scale = 1.0 / (pixels * std_t)
         self.shift = -mean_t / std_t
 
     def __len__(self) -> int:
@@ -53,17 +54,19 @@ class Batches:
         return torch.randperm(self.samples, generator=generator).to(self.device)
 
     def __call__(
-        self, epoch: int | None = None, seed: int = 0, start: int = 0
+        self, epoch: int | None = None, seed: int = 0, start: int = 0, raw: bool = False
     ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         """The batches of an epoch (shuffled) or of the whole set in order (``epoch=None``),
-        from batch number ``start`` on."""
+        from batch number ``start`` on; normalised, or as stored when ``raw`` (for
+        augmentation, which normalises them itself)."""
         order = self.order(epoch, seed)
         count = len(self)
         for index in range(start, count):
             begin = index * self.batch_size
             end = self.samples if index == count - 1 else begin + self.batch_size
             chosen = order[begin:end]
-            yield self.normalise(self.images[chosen]), self.labels[chosen]
+            images = self.images[chosen]
+            yield (images if raw else self.normalise(images)), self.labels[chosen]
 
     def normalise(self, images: torch.Tensor) -> torch.Tensor:
         x = torch.addcmul(self.shift, images.to(torch.float32), self.scale)

@@ -31,7 +31,7 @@ from netspec.train.config import parse_run_config
 FORMAT = "netspec-checkpoint"
 # 1: the first format. 2: a sha256 checksum of the contents; `config.save_every`. 3: epochs
 # are judged on a validation split (val_loss, val_accuracy), the test set only at the end.
-VERSION = 3
+VERSION = 4
 FIELDS = (
     "format", "version", "checksum", "config", "dataset", "classes", "normalization", "model",
     "optimizer", "scheduler", "scaler", "position", "history", "best_accuracy", "rng",
@@ -130,7 +130,9 @@ def load(path: Path) -> dict[str, Any]:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # pickle, zip and torch errors all mean "unreadable"
-        raise CheckpointError(f"{path} is not a readable checkpoint: {_reason(error)}") from error
+        raise CheckpointError(
+            f"{path} is not a readable checkpoint: {unreadable_reason(error)}"
+        ) from error
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise CheckpointError(f"{path} is not a netspec checkpoint")
     version = state.get("version")
@@ -155,7 +157,7 @@ def load(path: Path) -> dict[str, Any]:
     return state
 
 
-def _reason(error: Exception) -> str:
+def unreadable_reason(error: Exception) -> str:
     """Why torch could not load a file, in one line (never its advice to load unsafely)."""
     text = str(error)
     if "Unsupported global" in text or "unsupported GLOBAL" in text:
@@ -216,12 +218,22 @@ def validate(state: dict[str, Any]) -> None:
     settings = config.settings
 
     name = state["dataset"]
-    _expect(name in DATASETS, "dataset", "one of " + ", ".join(DATASETS), name)
-    dataset = DATASETS[name]
     if name != config.data:
-        raise ValueError(f"dataset is '{name}' but config.data is '{config.data}'")
+        shown = repr(name) if isinstance(name, str) else describe(name)
+        raise ValueError(f"dataset is {shown} but config.data is '{config.data}'")
     classes = state["classes"]
-    _expect(classes == list(dataset.classes), "classes", f"the {name} classes", classes)
+    if name in DATASETS:
+        expected = list(DATASETS[name].classes)
+        _expect(classes == expected, "classes", f"the {name} classes", classes)
+    else:
+        _expect(
+            isinstance(classes, list)
+            and len(classes) > 1
+            and all(isinstance(c, str) for c in classes),
+            "classes",
+            "a list of at least 2 class names",
+            classes,
+        )
 
     normalization = state["normalization"]
     _expect(
@@ -230,7 +242,14 @@ def validate(state: dict[str, Any]) -> None:
         "a mapping of mean and std",
         normalization,
     )
-    channels = dataset.shape[0]
+    mean = normalization["mean"]
+    _expect(
+        isinstance(mean, list) and len(mean) > 0 and all(_is_number(v) for v in mean),
+        "normalization.mean",
+        "a list of finite numbers, one per channel",
+        mean,
+    )
+    channels = len(mean)  # the spec's input channels: checked with the network
     for key in ("mean", "std"):
         values = normalization[key]
         _expect(
@@ -248,13 +267,14 @@ def validate(state: dict[str, Any]) -> None:
     _validate_model(state["model"])
     _validate_optimizer(state["optimizer"])
     scheduler = state["scheduler"]
-    if settings.schedule == "none":
+    if settings.schedule == "none" and not settings.warmup:
         _expect(scheduler is None, "scheduler", "nothing (the run has no schedule)", scheduler)
     else:
         _expect(
             isinstance(scheduler, dict),
             "scheduler",
-            f"the state of its {settings.schedule} schedule",
+            f"the state of its {settings.schedule} schedule"
+            + (" with warmup" if settings.warmup else ""),
             scheduler,
         )
     scaler = state["scaler"]

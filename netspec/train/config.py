@@ -30,6 +30,7 @@ class RunConfig:
     data_dir: str | None = None
     max_steps: int | None = None
     save_every: int | None = None  # steps between mid-epoch checkpoints; None: epoch ends only
+    tensorboard: bool = False  # also log to TensorBoard (run_dir/tensorboard)
 
     @property
     def settings(self) -> TrainConfig:
@@ -44,7 +45,7 @@ class RunConfig:
 
 
 # Flags that may differ when a run resumes: they do not change what is computed.
-RESUMABLE_CHANGES = {"device", "data_dir", "save_every"}
+RESUMABLE_CHANGES = {"device", "data_dir", "save_every", "tensorboard"}
 
 
 def parse_run_config(data: Any) -> RunConfig:
@@ -66,12 +67,16 @@ def parse_run_config(data: Any) -> RunConfig:
     for name in ("spec", "architecture"):
         if not isinstance(data[name], str):
             raise wrong(name, "a string")
-    if data["data"] not in DATASETS:
-        raise wrong("data", "one of " + ", ".join(DATASETS))
+    if not isinstance(data["data"], str) or not (
+        data["data"] in DATASETS or Path(data["data"]).is_absolute()
+    ):
+        raise wrong("data", "one of " + ", ".join(DATASETS) + ", or an absolute path")
     if data["device"] not in DEVICES:
         raise wrong("device", "one of " + ", ".join(DEVICES))
     if data["data_dir"] is not None and not isinstance(data["data_dir"], str):
         raise wrong("data_dir", "a string or nothing")
+    if not isinstance(data["tensorboard"], bool):
+        raise wrong("tensorboard", "true or false")
     for name in ("max_steps", "save_every"):
         value = data[name]
         if value is not None and (type(value) is not int or value < 1):
@@ -82,7 +87,7 @@ def parse_run_config(data: Any) -> RunConfig:
         problem = error.errors(include_url=False)[0]
         where = ".".join(str(part) for part in ("train", *problem["loc"]))
         raise ValueError(f"{where}: {explain(problem)}") from error
-    if settings.data != data["data"]:
+    if settings.data != data["data"]:  # the path as resolved when the run started
         got = describe_value(settings.data)
         raise ValueError(f"train.data is {got} but data is {describe_value(data['data'])}")
     return RunConfig(**{**data, "train": settings.model_dump()})
@@ -97,9 +102,16 @@ def resolve(
     data_dir: str | None = None,
     max_steps: int | None = None,
     save_every: int | None = None,
+    tensorboard: bool = False,
 ) -> RunConfig:
-    """The spec's train section with the flags that were given laid over it."""
+    """The spec's train section with the flags that were given laid over it. A path given as
+    ``--data`` is taken from the working directory, one in the spec from the spec's folder;
+    both are stored absolute, so that a run resumes from anywhere."""
     given = {key: value for key, value in overrides.items() if value is not None}
+    if "data" in given:
+        given["data"] = data_argument(given["data"])
+    elif defaults.data is not None and defaults.data not in DATASETS:
+        given["data"] = data_argument(defaults.data, spec_path.parent, "train.data")
     try:
         settings = TrainConfig.model_validate({**defaults.model_dump(), **given})
     except ValidationError as error:
@@ -111,8 +123,8 @@ def resolve(
             raise ConfigError(f"{name}: must be ≥ 1, got {value}")
     if settings.data is None:
         raise ConfigError(
-            "no data set: give --data (fashion_mnist, mnist or cifar10) or set train.data in "
-            "the spec"
+            "no data: give --data (a data set's name, or the path of your own data) or set "
+            "train.data in the spec; the data sets: " + ", ".join(DATASETS)
         )
     return RunConfig(
         spec=str(spec_path),
@@ -123,6 +135,24 @@ def resolve(
         data_dir=data_dir,
         max_steps=max_steps,
         save_every=save_every,
+        tensorboard=tensorboard,
+    )
+
+
+def data_argument(text: str, base: Path | None = None, where: str = "--data") -> str:
+    """A data set's name as it is, or the absolute path of the user's own data (relative to
+    ``base``, else the working directory). Neither: a ConfigError that suggests the name only
+    when the text is a spelling of it (``fashion-mnist``)."""
+    if text in DATASETS:
+        return text
+    path = Path(base or Path.cwd(), text).expanduser()
+    if path.exists():
+        return str(path.resolve())
+    spelled = text.strip().lower().replace("-", "_")
+    hint = f" (did you mean {spelled}?)" if spelled in DATASETS else ""
+    raise ConfigError(
+        f"{where} {text}: neither a data set{hint} nor a file or folder ({path} does not "
+        f"exist); the data sets: {', '.join(DATASETS)}"
     )
 
 
@@ -178,4 +208,5 @@ def resumed(saved: RunConfig, requested: RunConfig, explicit: set[str]) -> RunCo
         data_dir=requested.data_dir if "data_dir" in explicit else saved.data_dir,
         max_steps=saved.max_steps,
         save_every=requested.save_every if "save_every" in explicit else saved.save_every,
+        tensorboard=requested.tensorboard if "tensorboard" in explicit else saved.tensorboard,
     )

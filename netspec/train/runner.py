@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
@@ -40,12 +41,21 @@ from netspec.diagnostics import plural
 from netspec.files import write_atomically
 from netspec.ir import Graph
 from netspec.shapes import format_dims
-from netspec.train import checkpoint, datasets
+from netspec.spec.model import TrainConfig
+from netspec.train import checkpoint, sources
+from netspec.train.augment import Augmenter, batch_generator
 from netspec.train.batches import Batches
-from netspec.train.catalog import DATASETS, Dataset
+from netspec.train.board import Board
+from netspec.train.catalog import DATASETS
 from netspec.train.checkpoint import METRIC_FIELDS, CheckpointError, Position
-from netspec.train.config import ConfigError, RunConfig, parse_run_config, resolve, resumed
-from netspec.train.datasets import DataError, Split
+from netspec.train.config import (
+    ConfigError,
+    RunConfig,
+    data_argument,
+    parse_run_config,
+    resolve,
+    resumed,
+)
 from netspec.train.device import (
     Device,
     ResourceError,
@@ -57,6 +67,7 @@ from netspec.train.evaluation import Evaluation, evaluate, print_evaluation
 from netspec.train.plots import plot_confusion, plot_curves
 from netspec.train.progress import EpochProgress
 from netspec.train.rundir import RunDirError, locked, remove_stale_temporaries
+from netspec.train.split import DataError, Split
 
 LOSSES: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
     "cross_entropy": F.cross_entropy,
@@ -65,6 +76,33 @@ LOSSES: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
         outputs, F.one_hot(labels, outputs.shape[1]).to(outputs.dtype)
     ),
 }
+
+
+def _training_loss(
+    name: str, label_smoothing: float
+) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+    """The loss trained on: the named one, with cross-entropy's label smoothing when asked
+    (TrainConfig allows smoothing and mixed targets with cross_entropy only)."""
+    if label_smoothing:
+        return partial(F.cross_entropy, label_smoothing=label_smoothing)
+    return LOSSES[name]
+
+
+def _check_crop_sizes(settings: TrainConfig, wanted: tuple[int, ...]) -> None:
+    """A random crop of another size than the input would train on images of a size the
+    validation and test images (and the spec) do not have."""
+    for step in settings.augment:
+        size = getattr(step, "size", None)
+        if size is None:
+            continue
+        crop = (size, size) if isinstance(size, int) else tuple(size)
+        if crop != wanted[1:]:
+            raise ConfigError(
+                f"train.augment: {step.name} size {format_dims(crop)} differs from the spec's "
+                f"input, {format_dims(wanted[1:])}: the network would train on images of "
+                "another size than it is validated and tested on (leave size out: the crop is "
+                "then the input's size)"
+            )
 
 
 class Callback(Protocol):
@@ -82,21 +120,22 @@ class RunResult:
     message: str = ""
 
 
-def fits(network: Graph, dataset: Dataset) -> None:
-    """The spec's input and output must be what the data set gives and asks for."""
-    given, produced = network.input_shape, network.output_shape
-    assert given is not None and produced is not None  # a checked network's shapes are known
-    if given.dims != dataset.shape:
+def fits_classes(network: Graph, classes: Sequence[str], data: str) -> None:
+    """The spec's output must have one value per class of the data."""
+    produced = network.output_shape
+    assert produced is not None  # a checked network's shapes are known
+    count = len(classes)
+    if produced.dims != (count,):
         raise DataError(
-            f"spec input is {format_dims(given.dims)} but {dataset.name} gives "
-            f"{format_dims(dataset.shape)}"
+            f"spec output is {format_dims(produced.dims)} but {sources.describe(data)} has "
+            f"{count} classes: end with a layer of {count} outputs (e.g. `- linear: {count}`)"
         )
-    if produced.dims != (dataset.num_classes,):
-        raise DataError(
-            f"spec output is {format_dims(produced.dims)} but {dataset.name} has "
-            f"{dataset.num_classes} classes: end with a layer of {dataset.num_classes} outputs "
-            f"(e.g. `- linear: {dataset.num_classes}`)"
-        )
+
+
+def input_dims(network: Graph) -> tuple[int, ...]:
+    """The spec's input sizes, without the batch (always known: the spec states them)."""
+    assert network.input_shape is not None
+    return tuple(d for d in network.input_shape.dims if d is not None)
 
 
 def _convolutional(network: Graph) -> bool:
@@ -138,14 +177,38 @@ def parameter_groups(model: torch.nn.Module, weight_decay: float) -> list[dict[s
     return groups + ([{"params": kept, "weight_decay": 0.0}] if kept else [])
 
 
+class WarmupThen:
+    """The learning-rate factor of step ``s``: a linear rise over ``warmup`` steps, then
+    constant or cosine annealing to 0 by ``total`` steps (CosineAnnealingLR's curve). A class,
+    not a lambda, so that LambdaLR saves its settings with the checkpoint."""
+
+    def __init__(self, warmup: int, total: int, cosine: bool) -> None:
+        self.warmup, self.total, self.cosine = warmup, total, cosine
+
+    def __call__(self, step: int) -> float:
+        if step < self.warmup:
+            return (step + 1) / self.warmup
+        if not self.cosine:
+            return 1.0
+        progress = (step - self.warmup) / max(self.total - self.warmup, 1)
+        return 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
+
+
 def _scheduler(
-    optimizer: torch.optim.Optimizer, config: RunConfig, total_steps: int
+    optimizer: torch.optim.Optimizer, config: RunConfig, total_steps: int, steps_per_epoch: int
 ) -> torch.optim.lr_scheduler.LRScheduler | None:
-    schedule = config.settings.schedule
-    if schedule == "onecycle":
+    settings = config.settings
+    schedule = settings.schedule
+    warmup = min(round(settings.warmup * steps_per_epoch), total_steps)
+    if schedule == "onecycle":  # warms up by itself; TrainConfig refuses warmup with it
         return torch.optim.lr_scheduler.OneCycleLR(
-            optimizer, max_lr=config.settings.lr, total_steps=total_steps
+            optimizer, max_lr=settings.lr, total_steps=total_steps
         )
+    if warmup > 0:
+        cosine = schedule == "cosine"
+        # Without a schedule the total does not matter: 0 keeps a run extensible (--epochs).
+        factor = WarmupThen(warmup, total_steps if cosine else 0, cosine)
+        return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
     if schedule == "cosine":
         return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total_steps)
     return None
@@ -195,6 +258,7 @@ def set_up(
     device: str,
     download: bool,
     *,
+    resize: bool = False,
     normalization: dict[str, Any] | None = None,
     seed: int | None = None,
 ) -> Ready:
@@ -202,11 +266,15 @@ def set_up(
     build the model (after seeding, when ``seed`` is given, so a seed gives the same initial
     weights). ``normalization`` is a checkpoint's, unless the data has other channels."""
     network = checked.valid_graph()
-    fits(network, DATASETS[data])
-    check_memory(checked)  # before the data is read
+    wanted = input_dims(network)
+    sources.check_input(data, wanted, resize)  # before the data is read
+    if sources.is_named(data):
+        fits_classes(network, DATASETS[data].classes, data)
+    check_memory(checked)
     chosen = select(device, _convolutional(network))
-    split = datasets.load(data, data_dir, download=download)
-    if normalization is None or len(normalization["mean"]) != DATASETS[data].shape[0]:
+    split = sources.load_data(data, data_dir, download, wanted, resize)
+    fits_classes(network, split.classes, data)
+    if normalization is None or len(normalization["mean"]) != len(split.mean):
         normalization = {"mean": split.mean, "std": split.std}
     if seed is not None:
         torch.manual_seed(seed)
@@ -415,7 +483,6 @@ class Run:
         self.network = checked.valid_graph()
         self.config = config
         self.settings = config.settings
-        self.dataset = DATASETS[config.data]
         self.run_dir = run_dir
         self.console = console
         self.callbacks = list(callbacks)
@@ -423,6 +490,7 @@ class Run:
         self.history: list[dict[str, Any]] = []
         self.best_accuracy = -1.0
         self.position = Position()
+        self.board: Board | None = None
 
     # --- set-up -------------------------------------------------------------------------------
 
@@ -438,21 +506,33 @@ class Run:
         checkpoint ``init_from`` (fine-tuning)."""
         ready = set_up(
             self.checked, self.config.data, self.config.data_dir, self.config.device, download,
+            resize=self.settings.resize,
             normalization=resume_from["normalization"] if resume_from else None,
             seed=self.settings.seed,
         )  # fmt: skip
         self.device, self.normalization, model = ready.device, ready.normalization, ready.model
         split = ready.split
-        train, held_out = validation_split(
-            len(split.train_labels), self.settings.val_split, self.settings.seed
+        self.classes = split.classes
+        # What was read from a user's own data (and what was skipped), said before training.
+        self.data_summary = "" if sources.is_named(self.config.data) else split.source
+        if split.val_images is not None and split.val_labels is not None:
+            self.val_source = f"{sources.describe(self.config.data)}'s own"
+            train_images, train_labels = split.train_images, split.train_labels
+            val_images, val_labels = split.val_images, split.val_labels
+        else:
+            self.val_source = f"a seeded {self.settings.val_split:.0%} of train"
+            train, held_out = validation_split(
+                len(split.train_labels), self.settings.val_split, self.settings.seed
+            )
+            train_images, train_labels = split.train_images[train], split.train_labels[train]
+            val_images, val_labels = split.train_images[held_out], split.train_labels[held_out]
+        self.train_batches = ready.batches(train_images, train_labels, self.settings.batch_size)
+        self.val_batches = ready.batches(val_images, val_labels, TEST_BATCH)
+        self.test_batches = (
+            ready.batches(split.test_images, split.test_labels, TEST_BATCH)
+            if split.test_images is not None and split.test_labels is not None
+            else None
         )
-        self.train_batches = ready.batches(
-            split.train_images[train], split.train_labels[train], self.settings.batch_size
-        )
-        self.val_batches = ready.batches(
-            split.train_images[held_out], split.train_labels[held_out], TEST_BATCH
-        )
-        self.test_batches = ready.batches(split.test_images, split.test_labels, TEST_BATCH)
         self.steps_per_epoch = len(self.train_batches)
         total = self.settings.epochs * self.steps_per_epoch
         self.total_steps = min(total, self.config.max_steps or total)
@@ -461,13 +541,21 @@ class Run:
             check_weights(weights, model, f"{init_from} does not fit {self.config.spec}")
             model.load_state_dict(weights)
         self.model = model
-        self.loss_function = LOSSES[self.settings.loss]
+        self.loss_function = LOSSES[self.settings.loss]  # what evaluation reports
+        self.training_loss = _training_loss(self.settings.loss, self.settings.label_smoothing)
+        _check_crop_sizes(self.settings, input_dims(self.network))
+        self.augmenter = (
+            Augmenter(self.settings.augment, len(self.classes)) if self.settings.augment else None
+        )
         self.optimizer = optimizer_for(model, self.config, self.device)
-        self.scheduler = _scheduler(self.optimizer, self.config, self.total_steps)
+        self.scheduler = _scheduler(
+            self.optimizer, self.config, self.total_steps, self.steps_per_epoch
+        )
         scale = self.device.amp_dtype == torch.float16
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=scale)
         if resume_from is not None:
             self._restore(resume_from, checkpoint_path or self.run_dir / "last.pt")
+        self.board = Board(self.run_dir) if self.config.tensorboard else None
 
     def _restore(self, state: dict[str, Any], path: Path) -> None:
         """Put a checkpoint's state in place, after checking what only the network, the data
@@ -537,16 +625,20 @@ class Run:
 
     def train(self) -> RunResult:
         limit = self.config.max_steps
-        with self.stop.installed():
-            while self.position.epoch < self.settings.epochs:
-                if limit and self.position.global_step >= limit:
-                    break  # checked first too: a resumed run that reached it trains no more
-                outcome = self._epoch()
-                if outcome is not None:
-                    return outcome
-                if self._out_of_patience():
-                    break
-        return self._finish()
+        try:
+            with self.stop.installed():
+                while self.position.epoch < self.settings.epochs:
+                    if limit and self.position.global_step >= limit:
+                        break  # checked first too: a resumed run that reached it trains no more
+                    outcome = self._epoch()
+                    if outcome is not None:
+                        return outcome
+                    if self._out_of_patience():
+                        break
+            return self._finish()
+        finally:
+            if self.board is not None:
+                self.board.close()
 
     def _out_of_patience(self) -> bool:
         """Early stopping: the validation accuracy has not improved for ``patience`` epochs."""
@@ -564,9 +656,10 @@ class Run:
         self.model.train()
         with EpochProgress(self.console, label, self.steps_per_epoch, position.step) as progress:
             for images, labels in self.train_batches(
-                position.epoch, self.settings.seed, position.step
+                position.epoch, self.settings.seed, position.step, raw=self.augmenter is not None
             ):
-                outputs, loss = self.step(images, labels)
+                images, targets = self.augmented(images, labels, position.epoch, position.step)
+                outputs, loss = self.step(images, targets)
                 loss_sum += loss.double() * len(labels)
                 correct += (outputs.argmax(dim=1) == labels).sum()
                 seen += len(labels)
@@ -613,13 +706,27 @@ class Run:
             and (position.global_step % every == 0 and position.step < self.steps_per_epoch)
         )
 
-    def step(self, images: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """One optimisation step on a batch; returns the (detached) outputs and loss."""
+    def augmented(
+        self, images: torch.Tensor, labels: torch.Tensor, epoch: int, step: int
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """A training batch (raw when augmenting) and its targets, augmented as the spec says
+        with randomness drawn from the seed, the epoch and the step alone (a resumed run
+        replays it)."""
+        if self.augmenter is None:
+            return images, labels
+        generator = batch_generator(self.settings.seed, epoch, step, self.device.device)
+        return self.augmenter(images, labels, self.train_batches.normalise, generator)
+
+    def step(
+        self, images: torch.Tensor, targets: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """One optimisation step on a batch and its targets (class indices, or probabilities
+        after mixup/cutmix); returns the (detached) outputs and loss."""
         with torch.autocast(
             self.device.type, dtype=self.device.amp_dtype, enabled=self.device.amp_dtype is not None
         ):
             outputs = self.model(images)
-        loss = self.loss_function(outputs.float(), labels)
+        loss = self.training_loss(outputs.float(), targets)
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()
         if self.settings.grad_clip is not None:
@@ -633,7 +740,7 @@ class Run:
 
     def _evaluate(self, batches: Batches) -> Evaluation:
         return evaluate(
-            self.model, batches, self.loss_function, self.dataset.classes, self.device.amp_dtype
+            self.model, batches, self.loss_function, self.classes, self.device.amp_dtype
         )
 
     def _end_epoch(self) -> None:
@@ -655,6 +762,8 @@ class Run:
         self.history.append(row)
         self.position = Position(epoch=position.epoch + 1, global_step=position.global_step)
         self._write_metrics()
+        if self.board is not None:
+            self.board.epoch(row)
         improved = held_out.accuracy > self.best_accuracy
         if improved:
             self.best_accuracy = held_out.accuracy
@@ -707,12 +816,19 @@ class Run:
             words += ["--data-dir", self.config.data_dir]
         return shlex.join(words)
 
+    def test_samples(self) -> str:
+        return f"{self.test_batches.samples:,}" if self.test_batches is not None else "no"
+
     def _finish(self) -> RunResult:
-        """The test set, once: best.pt's model (the epoch the validation split chose)."""
+        """The test set, once: best.pt's model (the epoch the validation split chose). Data
+        without a test part gets best.pt's validation figures instead, said as such."""
         best = self.run_dir / "best.pt"
         if best.exists():
             self.model.load_state_dict(checkpoint.load(best)["model"])
-        final = self._evaluate(self.test_batches)
+        tested = self.test_batches is not None
+        final = self._evaluate(
+            self.test_batches if self.test_batches is not None else self.val_batches
+        )
         best_epoch = _best_epoch(self.history)
         report = {
             "spec": self.config.spec,
@@ -721,35 +837,43 @@ class Run:
             "steps": self.position.global_step,
             "best_epoch": best_epoch,
             "best_val_accuracy": self.best_accuracy,
-            "test_accuracy": final.accuracy,
+            "test_accuracy": final.accuracy if tested else None,
             "seconds": round(sum(row["seconds"] for row in self.history), 3),
             "final": final.to_json(),
         }
         write_file(self.run_dir / "report.json", json.dumps(report, indent=2) + "\n")
-        name = self.network.name
+        if self.board is not None:
+            tag = "accuracy/test" if tested else "accuracy/validation_best"
+            self.board.final(tag, final.accuracy, len(self.history))
+        data = sources.describe(self.config.data)
+        title = f"{self.network.name} on {data}"
+        part = "test set" if tested else "validation set"  # the data may have no test part
         try:
             if self.history:
-                curves = self.run_dir / "curves.png"
-                plot_curves(self.history, f"{name} on {self.config.data}", curves)
+                plot_curves(self.history, title, self.run_dir / "curves.png")
             plot_confusion(
-                final.confusion, final.classes, f"{name} on {self.config.data}: test set",
-                self.run_dir / "confusion.png",
-            )  # fmt: skip
+                final.confusion, final.classes, f"{title}: {part}", self.run_dir / "confusion.png"
+            )
         except OSError as error:
             raise RunDirError(
                 f"{self.run_dir}: cannot write the plots: {error.strerror or error}"
             ) from error
-        print_evaluation(final, self.console, f"test set ({self.config.data}), best.pt")
+        print_evaluation(final, self.console, f"{part} ({data}), best.pt")
         early = (
             f"stopped early after epoch {len(self.history)} (no better validation accuracy in "
             f"{plural(self.settings.patience or 0, 'epoch')}); "
             if len(self.history) < self.settings.epochs and self._out_of_patience()
             else ""
         )
+        outcome = (
+            f"test accuracy {final.accuracy:.2%} with best.pt (epoch {best_epoch}, validation "
+            f"accuracy {self.best_accuracy:.2%})"
+            if tested
+            else f"no test set: validation accuracy {final.accuracy:.2%} with best.pt (epoch "
+            f"{best_epoch})"
+        )
         message = (
-            f"{early}finished: test accuracy {final.accuracy:.2%} with best.pt (epoch "
-            f"{best_epoch}, validation accuracy {self.best_accuracy:.2%}) in "
-            f"{report['seconds']:.0f} s; run directory {self.run_dir}"
+            f"{early}finished: {outcome} in {report['seconds']:.0f} s; run directory {self.run_dir}"
         )
         return RunResult(self.run_dir, "finished", self.history, final, message)
 
@@ -762,7 +886,7 @@ class Run:
         return {
             "config": self.config.to_json(),
             "dataset": self.config.data,
-            "classes": list(self.dataset.classes),
+            "classes": list(self.classes),
             "normalization": self.normalization,
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
@@ -859,6 +983,7 @@ def train(
     callbacks: Sequence[Callback] = (),
     explicit: set[str] | None = None,
     init_from: str | Path | None = None,
+    tensorboard: bool = False,
 ) -> RunResult:
     """Train a spec. ``overrides`` holds train-section values given as flags (None: not given);
     ``explicit`` names the flags the user gave, which must agree with a resumed run.
@@ -893,7 +1018,7 @@ def train(
         overrides["data"] = _saved_data(run_dir)  # the run's own, as it was given by a flag
     requested = resolve(
         spec_path, checked.valid_graph().digest(), checked.spec.train, overrides, device,
-        data_dir, max_steps, save_every,
+        data_dir, max_steps, save_every, tensorboard,
     )  # fmt: skip
     last = run_dir / "last.pt"
     if resume and not last.exists():
@@ -923,15 +1048,17 @@ def train(
         settings = config.settings
         schedule = "" if settings.schedule == "none" else f", {settings.schedule} schedule"
         console.print(
-            f"training {checked.spec.name} on {config.data} ({run.train_batches.samples:,} "
-            f"train / {run.val_batches.samples:,} validation / {run.test_batches.samples:,} "
-            "test images): "
+            f"training {checked.spec.name} on {sources.describe(config.data)}: "
+            f"{run.train_batches.samples:,} train, {run.val_batches.samples:,} validation "
+            f"({run.val_source}), {run.test_samples()} test images; "
             f"{plural(settings.epochs, 'epoch')} of {run.steps_per_epoch:,} steps, batch "
             f"{settings.batch_size}, {settings.optimizer} lr {settings.lr:g}{schedule}, on "
             f"{run.device.describe()}",
             highlight=False,
             soft_wrap=True,
         )
+        if run.data_summary:
+            console.print(f"data: {run.data_summary}", highlight=False, soft_wrap=True)
         if start is not None:
             console.print(f"starting from the weights of {start}", highlight=False, soft_wrap=True)
         if state is not None:
@@ -965,10 +1092,18 @@ def evaluate_checkpoint(
     """A saved model's accuracy, per class and as a confusion matrix, on a test set."""
     checked = load(spec_path)
     state = checkpoint.load(Path(checkpoint_path))  # every field checked
-    name = data or state["dataset"]
-    ready = set_up(checked, name, data_dir, device, download, normalization=state["normalization"])
+    name = data_argument(data) if data else state["dataset"]
+    settings = parse_run_config(state["config"]).settings
+    ready = set_up(
+        checked, name, data_dir, device, download,
+        resize=settings.resize, normalization=state["normalization"],
+    )  # fmt: skip
     check_weights(state["model"], ready.model, f"{checkpoint_path} does not fit {spec_path}")
     ready.model.load_state_dict(state["model"])
-    batches = ready.batches(ready.split.test_images, ready.split.test_labels, TEST_BATCH)
-    loss = LOSSES[parse_run_config(state["config"]).settings.loss]
-    return evaluate(ready.model, batches, loss, DATASETS[name].classes, ready.device.amp_dtype)
+    split = ready.split
+    if split.test_images is None or split.test_labels is None:
+        raise DataError(f"{name} has no test part: nothing to evaluate")
+    batches = ready.batches(split.test_images, split.test_labels, TEST_BATCH)
+    return evaluate(
+        ready.model, batches, LOSSES[settings.loss], split.classes, ready.device.amp_dtype
+    )
