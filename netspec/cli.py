@@ -224,6 +224,7 @@ def _training_command(name: str, action: Callable[[], int]) -> int:
     from netspec.train.config import ConfigError
     from netspec.train.datasets import DataError
     from netspec.train.device import DeviceError, ResourceError
+    from netspec.train.distributed import DistributedError
     from netspec.train.rundir import RunDirError
 
     try:
@@ -234,7 +235,7 @@ def _training_command(name: str, action: Callable[[], int]) -> int:
         return EXIT_SPEC_ERRORS
     except (ConfigError, DeviceError) as error:
         raise UsageError(str(error)) from error
-    except (DataError, CheckpointError, RunDirError, ResourceError) as error:
+    except (DataError, CheckpointError, RunDirError, ResourceError, DistributedError) as error:
         # Bad data, a bad checkpoint or spec value, a run directory in use or not writable,
         # not enough memory: the input or the machine, not the command line.
         _eprint(f"netspec {name}: {error}")
@@ -242,9 +243,11 @@ def _training_command(name: str, action: Callable[[], int]) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    spec = _readable_spec(args.spec)
+    if args.nproc is not None:  # before torch is imported: this process only waits
+        return _start_processes(args.nproc, args.words)
     from netspec.train import train
 
-    spec = _readable_spec(args.spec)
     explicit = {
         flag
         for flag in (*TRAIN_FLAGS, "device", "data_dir", "max_steps", "save_every")
@@ -267,12 +270,39 @@ def cmd_train(args: argparse.Namespace) -> int:
             explicit=explicit,
             tensorboard=args.tensorboard,
         )
-        _eprint(result.message)
+        if result.message:
+            _eprint(result.message)
         if result.status == "interrupted":
             return EXIT_INTERRUPTED
         return EXIT_OK if result.status == "finished" else EXIT_SPEC_ERRORS
 
     return _training_command("train", run)
+
+
+def _start_processes(count: int, words: list[str]) -> int:
+    """``netspec train … --nproc N``: the same command under torchrun, N processes on this
+    machine (torchrun's own form, documented in docs/training.md, is the contract)."""
+    import subprocess
+
+    if os.environ.get("WORLD_SIZE"):
+        raise UsageError("--nproc: already one of torchrun's processes; leave --nproc out")
+    arguments = list(words)
+    for index, word in enumerate(arguments):  # the command without --nproc N
+        if word == "--nproc":
+            del arguments[index : index + 2]
+            break
+        if word.startswith("--nproc="):
+            del arguments[index]
+            break
+    command = [
+        sys.executable, "-m", "torch.distributed.run", "--standalone",
+        f"--nproc-per-node={count}", "-m", "netspec", *arguments,
+    ]  # fmt: skip
+    _eprint("netspec train: " + " ".join(command[1:]))
+    try:
+        return subprocess.call(command)
+    except KeyboardInterrupt:  # torchrun passes Ctrl-C on to its processes; they save
+        return EXIT_INTERRUPTED
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
@@ -628,6 +658,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="resize the images (and convert grey ↔ RGB) to the spec's input, once",
     )
     train.add_argument(
+        "--nproc",
+        type=_positive_int,
+        metavar="N",
+        help="train in N processes on this machine: runs this command under torchrun "
+        "(DistributedDataParallel; batch size per process)",
+    )
+    train.add_argument(
         "--tensorboard",
         action="store_true",
         help="also log to TensorBoard in the run directory (needs the tensorboard package)",
@@ -774,7 +811,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     try:
-        args = build_parser().parse_args(argv)
+        words = list(sys.argv[1:] if argv is None else argv)
+        args = build_parser().parse_args(words)
+        args.words = words  # as given: `train --nproc` passes them on to torchrun
         handler: Callable[[argparse.Namespace], int] = args.handler
         status = handler(args)
         sys.stdout.flush()  # here, where a failure to write is caught, not at exit

@@ -187,6 +187,15 @@ EVAL_CASES = {
         _set("dataset", "mnist"),
         "{path}: dataset is 'mnist' but config.data is 'fashion_mnist'",
     ),
+    "one process's generators": (
+        _set("rng/processes", [1]),
+        "{path}: rng.processes: expected the states of 2 or more processes, got [1]",
+    ),
+    "a process's generator": (
+        _set("rng/processes", [{"torch": torch.get_rng_state()}, {"torch": "x"}]),
+        "{path}: rng.processes[1].torch: expected a uint8 tensor of shape [5056], got 'x' (a "
+        "string)",
+    ),
     "bad lr": (
         _set("config/train/lr", -0.5),
         "{path}: config: train.lr: must be > 0.0, got -0.5",

@@ -270,3 +270,28 @@ def test_a_random_crop_of_another_size_than_the_input_is_refused(
         "network would train on images of another size than it is validated and tested on "
         "(leave size out: the crop is then the input's size)"
     )
+
+
+@pytest.mark.parametrize(("samples", "size", "processes"), [(100, 8, 1), (100, 8, 2), (37, 4, 3)])
+def test_the_processes_slices_of_each_batch_are_one_processs_batch(
+    samples: int, size: int, processes: int
+) -> None:
+    """With N processes each takes its slice of every batch: together, in rank order, the
+    batches one process with batch size × N takes — of the same count and order."""
+    from netspec.train.batches import Batches
+
+    images = torch.arange(samples, dtype=torch.uint8).reshape(samples, 1, 1, 1)
+    labels = torch.arange(samples)
+
+    def batches(rank: int, count: int, batch: int) -> Batches:
+        cpu = torch.device("cpu")
+        return Batches(images, labels, batch, [0.0], [1.0], cpu, shard=(rank, count))
+
+    alone = batches(0, 1, size * processes)
+    slices = [batches(rank, processes, size) for rank in range(processes)]
+    assert all(len(part) == len(alone) for part in slices)
+    together = zip(*(part(epoch=3, seed=5) for part in slices), strict=True)
+    for index, (whole, parts) in enumerate(zip(alone(epoch=3, seed=5), together, strict=True)):
+        assert torch.equal(whole[1], torch.cat([labels for _, labels in parts]))
+        assert alone.images_in(index) == len(whole[1]) == slices[0].images_in(index)
+        assert all(len(labels) >= 2 for _, labels in parts)  # batch norm needs two

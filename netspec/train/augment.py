@@ -45,11 +45,15 @@ ATTEMPTS = 10  # torchvision's tries at a crop or an erased box that fits, befor
 GAMMA_PROPOSALS = 16  # each accepted with probability > 0.95: all 16 rejected ~ 1e-21
 
 
-def batch_generator(seed: int, epoch: int, step: int, device: torch.device) -> torch.Generator:
+def batch_generator(
+    seed: int, epoch: int, step: int, device: torch.device, process: int = 0
+) -> torch.Generator:
     """The generator of one training step's augmentation: a function of the run's seed and the
-    step's place alone, so a resumed run augments each batch as the uninterrupted run did, and
-    independent of every other random number the run draws."""
-    seeded = _seed(f"netspec augment {seed} {epoch} {step}".encode())
+    step's place alone (and of the process, whose slice of the batch it augments), so a resumed
+    run augments each batch as the uninterrupted run did, and independent of every other random
+    number the run draws."""
+    place = f"netspec augment {seed} {epoch} {step}" + (f" {process}" if process else "")
+    seeded = _seed(place.encode())
     return torch.Generator(device=device).manual_seed(seeded)
 
 

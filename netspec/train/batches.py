@@ -3,6 +3,10 @@
 No per-sample Python, no PIL: one ``randperm`` per epoch (seeded by the run's seed and the epoch
 number, so any epoch can be replayed exactly when a run resumes), one gather per batch, one
 fused multiply-add to turn bytes into normalised floats.
+
+With several processes (torchrun) every process draws the same order and takes its own slice
+of each batch: ``batch_size`` is per process, the step's batch is ``batch_size × processes``
+images, and one process with that batch size sees the same batches.
 """
 
 from __future__ import annotations
@@ -22,7 +26,9 @@ class Batches:
         std: Sequence[float],
         device: torch.device,
         channels_last: bool = False,
+        shard: tuple[int, int] = (0, 1),
     ) -> None:
+        self.rank, self.processes = shard  # this process's slice of each batch, of how many
         self.images = images.to(device)
         self.labels = labels.to(device)
         self.batch_size = batch_size
@@ -37,10 +43,15 @@ class Batches:
         self.shift = -mean_t / std_t
 
     def __len__(self) -> int:
-        """Batches per epoch. A last batch of one sample joins the one before: batch norm cannot
-        train on a single sample."""
-        full, rest = divmod(len(self.labels), self.batch_size)
-        return full + (1 if rest > 1 or full == 0 else 0)
+        """Batches per epoch. A last batch that would give a process a single sample joins the
+        one before: batch norm cannot train on a single sample."""
+        full, rest = divmod(len(self.labels), self.batch_size * self.processes)
+        return full + (1 if rest >= 2 * self.processes or full == 0 else 0)
+
+    def images_in(self, index: int) -> int:
+        """How many images batch ``index`` holds over every process (the last one: the rest)."""
+        size = self.batch_size * self.processes
+        return self.samples - index * size if index == len(self) - 1 else size
 
     @property
     def samples(self) -> int:
@@ -61,10 +72,11 @@ class Batches:
         augmentation, which normalises them itself)."""
         order = self.order(epoch, seed)
         count = len(self)
+        size = self.batch_size * self.processes
         for index in range(start, count):
-            begin = index * self.batch_size
-            end = self.samples if index == count - 1 else begin + self.batch_size
-            chosen = order[begin:end]
+            begin = index * size
+            end = begin + self.images_in(index)
+            chosen = order[begin:end].tensor_split(self.processes)[self.rank]
             images = self.images[chosen]
             yield (images if raw else self.normalise(images)), self.labels[chosen]
 

@@ -388,10 +388,13 @@ def _validate_best_accuracy(best: Any, history: list[dict[str, Any]]) -> None:
         )
 
 
-def _validate_rng(rng: Any) -> None:
+def _validate_rng(rng: Any, where: str = "rng") -> None:
+    """The generators' states: torch's (and CUDA's); with several processes, each process's
+    too, under ``processes``, in rank order."""
+    allowed = {"torch", "cuda", "processes"} if where == "rng" else {"torch", "cuda"}
     _expect(
-        isinstance(rng, dict) and "torch" in rng and set(rng) <= {"torch", "cuda"},
-        "rng",
+        isinstance(rng, dict) and "torch" in rng and set(rng) <= allowed,
+        where,
         "a mapping of torch (and cuda) generator states",
         rng,
     )
@@ -401,7 +404,7 @@ def _validate_rng(rng: Any) -> None:
         isinstance(state, torch.Tensor)
         and state.dtype == torch.uint8
         and tuple(state.shape) == (size,),
-        "rng.torch",
+        f"{where}.torch",
         f"a uint8 tensor of shape [{size}]",
         state,
     )
@@ -413,7 +416,17 @@ def _validate_rng(rng: Any) -> None:
                 isinstance(s, torch.Tensor) and s.dtype == torch.uint8 and s.ndim == 1
                 for s in states
             ),
-            "rng.cuda",
+            f"{where}.cuda",
             "a list of uint8 tensors",
             states,
         )
+    if "processes" in rng:
+        each = rng["processes"]
+        _expect(
+            isinstance(each, list) and len(each) > 1,
+            f"{where}.processes",
+            "the states of 2 or more processes",
+            each,
+        )
+        for rank, state in enumerate(each):
+            _validate_rng(state, f"{where}.processes[{rank}]")

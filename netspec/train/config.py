@@ -31,6 +31,7 @@ class RunConfig:
     max_steps: int | None = None
     save_every: int | None = None  # steps between mid-epoch checkpoints; None: epoch ends only
     tensorboard: bool = False  # also log to TensorBoard (run_dir/tensorboard)
+    processes: int = 1  # torchrun's WORLD_SIZE: each step's batch is batch_size × processes
 
     @property
     def settings(self) -> TrainConfig:
@@ -77,6 +78,8 @@ def parse_run_config(data: Any) -> RunConfig:
         raise wrong("data_dir", "a string or nothing")
     if not isinstance(data["tensorboard"], bool):
         raise wrong("tensorboard", "true or false")
+    if type(data["processes"]) is not int or data["processes"] < 1:
+        raise wrong("processes", "a whole number ≥ 1")
     for name in ("max_steps", "save_every"):
         value = data[name]
         if value is not None and (type(value) is not int or value < 1):
@@ -103,6 +106,7 @@ def resolve(
     max_steps: int | None = None,
     save_every: int | None = None,
     tensorboard: bool = False,
+    processes: int = 1,
 ) -> RunConfig:
     """The spec's train section with the flags that were given laid over it. A path given as
     ``--data`` is taken from the working directory, one in the spec from the spec's folder;
@@ -136,6 +140,7 @@ def resolve(
         max_steps=max_steps,
         save_every=save_every,
         tensorboard=tensorboard,
+        processes=processes,
     )
 
 
@@ -194,6 +199,12 @@ def resumed(saved: RunConfig, requested: RunConfig, explicit: set[str]) -> RunCo
             + "; ".join(sorted(changes))
             + ". Start a new run instead (without --resume)."
         )
+    if saved.processes != requested.processes:
+        raise ConfigError(
+            f"this run was trained by {plural(saved.processes, 'process', 'es')} (each step "
+            f"took batch_size × {saved.processes} images); resume it with as many, not "
+            f"{requested.processes}"
+        )
     if saved.architecture != requested.architecture:
         raise ConfigError(
             f"the network in {requested.spec} is not the one this run was started with; "
@@ -209,4 +220,5 @@ def resumed(saved: RunConfig, requested: RunConfig, explicit: set[str]) -> RunCo
         max_steps=saved.max_steps,
         save_every=requested.save_every if "save_every" in explicit else saved.save_every,
         tensorboard=requested.tensorboard if "tensorboard" in explicit else saved.tensorboard,
+        processes=saved.processes,
     )

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import torch
 
+from netspec.diagnostics import plural
+
 
 def available_cpus() -> int:
     """CPUs this process may really use: its affinity, capped by a cgroup CPU quota.
@@ -38,7 +40,7 @@ class Device:
 
     def describe(self) -> str:
         if self.type == "cpu":
-            return f"cpu ({torch.get_num_threads()} threads)"
+            return f"cpu ({plural(torch.get_num_threads(), 'thread')})"
         name = torch.cuda.get_device_name(self.device) if self.type == "cuda" else self.type
         amp = f", {str(self.amp_dtype).removeprefix('torch.')} autocast" if self.amp_dtype else ""
         return f"{self.type} ({name}{amp})"
@@ -91,9 +93,10 @@ def is_out_of_memory(error: BaseException) -> bool:
     return isinstance(error, kinds) and any(part in text for part in _OUT_OF_MEMORY)
 
 
-def select(requested: str, convolutional: bool) -> Device:
+def select(requested: str, convolutional: bool, sharing: int = 1) -> Device:
     """``auto`` picks cuda, then mps, then cpu. CUDA trains in mixed precision; convolutional
-    networks use channels_last memory, which is faster on CUDA and with oneDNN on CPU."""
+    networks use channels_last memory, which is faster on CUDA and with oneDNN on CPU. On CPU
+    the ``sharing`` processes of a run on this machine split its CPUs."""
     mps = getattr(torch.backends, "mps", None)
     mps_ok = mps is not None and mps.is_available()
     if requested == "auto":
@@ -103,7 +106,7 @@ def select(requested: str, convolutional: bool) -> Device:
     if requested == "mps" and not mps_ok:
         raise DeviceError("--device mps: Apple's Metal backend is not available here")
     if requested == "cpu":
-        torch.set_num_threads(available_cpus())
+        torch.set_num_threads(max(1, available_cpus() // sharing))
         return Device(torch.device("cpu"), None, convolutional)
     if requested == "cuda":
         torch.backends.cudnn.benchmark = True

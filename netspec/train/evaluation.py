@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from netspec.train.batches import Batches
+from netspec.train.distributed import ONE, Processes
 
 LossFunction = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -65,7 +66,10 @@ def evaluate(
     loss_function: LossFunction,
     classes: Sequence[str],
     autocast_dtype: torch.dtype | None = None,
+    processes: Processes = ONE,
 ) -> Evaluation:
+    """The model's loss and confusion matrix on ``batches``; with several processes, each
+    evaluates its slice of every batch and the sums are combined (the whole set's figures)."""
     was_training = model.training
     model.eval()
     count = len(classes)
@@ -78,6 +82,8 @@ def evaluate(
             predicted = outputs.argmax(dim=1)
             confusion += torch.bincount(labels * count + predicted, minlength=count * count)
     model.train(was_training)
+    processes.sum(confusion)
+    processes.sum(loss_sum)
     matrix = confusion.reshape(count, count).tolist()
     return Evaluation(float(loss_sum) / max(batches.samples, 1), matrix, tuple(classes))
 

@@ -16,10 +16,12 @@ same directory is refused.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
 import math
+import re
 import shlex
 import signal
 import time
@@ -63,6 +65,7 @@ from netspec.train.device import (
     is_out_of_memory,
     select,
 )
+from netspec.train.distributed import ONE, DistributedError, Processes, join
 from netspec.train.evaluation import Evaluation, evaluate, print_evaluation
 from netspec.train.plots import plot_confusion, plot_curves
 from netspec.train.progress import EpochProgress
@@ -243,11 +246,14 @@ class Ready:
     split: Split
     normalization: dict[str, list[float]]
     model: torch.nn.Module
+    processes: Processes = ONE
 
     def batches(self, images: torch.Tensor, labels: torch.Tensor, size: int) -> Batches:
+        """Batches of ``size`` images per process; this process's slice of each."""
+        shard = (self.processes.rank, self.processes.world_size)
         return Batches(
             images, labels, size, self.normalization["mean"], self.normalization["std"],
-            self.device.device, self.device.channels_last,
+            self.device.device, self.device.channels_last, shard,
         )  # fmt: skip
 
 
@@ -261,6 +267,7 @@ def set_up(
     resize: bool = False,
     normalization: dict[str, Any] | None = None,
     seed: int | None = None,
+    processes: Processes = ONE,
 ) -> Ready:
     """Check the network fits the data and the memory, choose the device, read the data and
     build the model (after seeding, when ``seed`` is given, so a seed gives the same initial
@@ -271,7 +278,7 @@ def set_up(
     if sources.is_named(data):
         fits_classes(network, DATASETS[data].classes, data)
     check_memory(checked)
-    chosen = select(device, _convolutional(network))
+    chosen = select(device, _convolutional(network), processes.local_world_size)
     split = sources.load_data(data, data_dir, download, wanted, resize)
     fits_classes(network, split.classes, data)
     if normalization is None or len(normalization["mean"]) != len(split.mean):
@@ -282,7 +289,7 @@ def set_up(
     if chosen.channels_last:
         model = model.to(memory_format=torch.channels_last)
     values = {key: [float(v) for v in numbers] for key, numbers in normalization.items()}
-    return Ready(chosen, split, values, model)
+    return Ready(chosen, split, values, model, processes)
 
 
 def build_model(checked: CheckedSpec, device: torch.device) -> torch.nn.Module:
@@ -436,16 +443,23 @@ def _check_scheduler(saved: dict[str, Any], template: dict[str, Any], steps: int
 
 
 class _StopOnSignal:
-    """First Ctrl-C, or a SIGTERM (a scheduler preempting the job): finish the current step,
-    save, stop. A second one: stop at once."""
+    """First Ctrl-C, or a SIGTERM (a scheduler preempting the job, torchrun stopping its
+    processes): finish the current step, save, stop. A second Ctrl-C: stop at once. A second
+    SIGTERM is the same request again (torchrun sends one when another process has stopped):
+    it never cuts a checkpoint short."""
 
     SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
-    def __init__(self, console: Console) -> None:
+    def __init__(self, console: Console, keep_after: bool = False) -> None:
         self.console = console
         self.requested = False
+        # With several processes, a stopped process keeps ignoring SIGTERM until it exits, so
+        # that torchrun's cannot cut rank 0's last words short.
+        self.keep_after = keep_after
 
     def _handle(self, signum: int, frame: Any) -> None:
+        if self.requested and signum == signal.SIGTERM:
+            return
         if self.requested:
             raise KeyboardInterrupt
         self.requested = True
@@ -465,7 +479,8 @@ class _StopOnSignal:
             yield
         finally:
             for signum, handler in previous.items():
-                signal.signal(signum, handler)
+                ignored = self.keep_after and self.requested and signum == signal.SIGTERM
+                signal.signal(signum, signal.SIG_IGN if ignored else handler)
 
 
 class Run:
@@ -478,15 +493,17 @@ class Run:
         run_dir: Path,
         console: Console,
         callbacks: Sequence[Callback] = (),
+        processes: Processes = ONE,
     ) -> None:
         self.checked = checked
+        self.processes = processes
         self.network = checked.valid_graph()
         self.config = config
         self.settings = config.settings
         self.run_dir = run_dir
         self.console = console
         self.callbacks = list(callbacks)
-        self.stop = _StopOnSignal(console)
+        self.stop = _StopOnSignal(console, keep_after=processes.several)
         self.history: list[dict[str, Any]] = []
         self.best_accuracy = -1.0
         self.position = Position()
@@ -508,7 +525,7 @@ class Run:
             self.checked, self.config.data, self.config.data_dir, self.config.device, download,
             resize=self.settings.resize,
             normalization=resume_from["normalization"] if resume_from else None,
-            seed=self.settings.seed,
+            seed=self.settings.seed, processes=self.processes,
         )  # fmt: skip
         self.device, self.normalization, model = ready.device, ready.normalization, ready.model
         split = ready.split
@@ -555,7 +572,15 @@ class Run:
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=scale)
         if resume_from is not None:
             self._restore(resume_from, checkpoint_path or self.run_dir / "last.pt")
-        self.board = Board(self.run_dir) if self.config.tensorboard else None
+        # What trains: the model itself, or, with several processes, DistributedDataParallel
+        # around it (which averages the gradients over the processes in backward).
+        self.trained: torch.nn.Module = model
+        if self.processes.several:
+            cuda = self.device.type == "cuda"
+            ids = [self.processes.local_rank] if cuda else None
+            self.trained = torch.nn.parallel.DistributedDataParallel(model, device_ids=ids)
+        tensorboard = self.config.tensorboard and self.processes.main
+        self.board = Board(self.run_dir) if tensorboard else None
 
     def _restore(self, state: dict[str, Any], path: Path) -> None:
         """Put a checkpoint's state in place, after checking what only the network, the data
@@ -604,10 +629,19 @@ class Run:
                 self.scaler.load_state_dict(state["scaler"])
             except (KeyError, TypeError, ValueError, RuntimeError) as error:
                 raise CheckpointError(f"{path}: scaler: not a gradient scaler's state") from error
+        rng = state["rng"]
+        if self.processes.several:
+            saved = rng.get("processes", [rng])
+            if len(saved) != self.processes.world_size:
+                raise CheckpointError(
+                    f"{path}: rng: the generators of {plural(len(saved), 'process', 'es')}, "
+                    f"but this run has {self.processes.world_size}"
+                )
+            rng = saved[self.processes.rank]
         try:
-            torch.set_rng_state(state["rng"]["torch"])
-            if self.device.type == "cuda" and state["rng"].get("cuda"):
-                torch.cuda.set_rng_state_all(state["rng"]["cuda"])
+            torch.set_rng_state(rng["torch"])
+            if self.device.type == "cuda" and rng.get("cuda"):
+                torch.cuda.set_rng_state_all(rng["cuda"])
         except (RuntimeError, ValueError, IndexError) as error:
             raise CheckpointError(
                 f"{path}: rng: not a valid random number generator state ({error})"
@@ -648,52 +682,77 @@ class Run:
     def _epoch(self) -> RunResult | None:
         position = self.position
         label = f"epoch {position.epoch + 1}/{self.settings.epochs}"
-        loss_sum = torch.tensor(position.loss_sum, dtype=torch.float64, device=self.device.device)
-        correct = torch.tensor(position.correct, device=self.device.device)
-        seen = position.seen
+        device = self.device.device
+        # This process's loss sum and correct count, and the images it has seen. A resumed
+        # epoch's saved sums are every process's: they count once, in rank 0's.
+        carried = self.processes.main
+        sums = torch.tensor(
+            (position.loss_sum, position.correct) if carried else (0.0, 0.0),
+            dtype=torch.float64,
+            device=device,
+        )
+        seen = position.seen if carried else 0
         started = time.perf_counter() - position.seconds
         check_every = 1 if self.device.type == "cpu" else 20  # a finite-check syncs a GPU
+        stopping = False
         self.model.train()
         with EpochProgress(self.console, label, self.steps_per_epoch, position.step) as progress:
             for images, labels in self.train_batches(
                 position.epoch, self.settings.seed, position.step, raw=self.augmenter is not None
             ):
                 images, targets = self.augmented(images, labels, position.epoch, position.step)
-                outputs, loss = self.step(images, targets)
-                loss_sum += loss.double() * len(labels)
-                correct += (outputs.argmax(dim=1) == labels).sum()
+                # DDP averages the processes' gradients: a share weighted by its images makes
+                # the average the whole batch's mean, when the last batch splits unevenly too.
+                whole = self.train_batches.images_in(position.step)
+                share = len(labels) * self.processes.world_size / whole
+                outputs, loss = self.step(images, targets, share)
+                sums[0] += loss.double() * len(labels)
+                sums[1] += (outputs.argmax(dim=1) == labels).sum()
                 seen += len(labels)
                 position.step += 1
                 position.global_step += 1
-                if position.step % check_every == 0 and not torch.isfinite(loss_sum):
-                    return self._diverged(float(loss))
-                if self._checkpoint_due():
-                    if not torch.isfinite(loss_sum):  # never save a diverged state
+                if position.step % check_every == 0 or self._checkpoint_due():
+                    # Decided together: every process stops, or saves, at the same step.
+                    diverged, stopping = self.processes.flags(
+                        not bool(torch.isfinite(sums[0])), self.stop.requested, device=device
+                    )
+                    if diverged:
                         return self._diverged(float(loss))
-                    position.loss_sum, position.correct = float(loss_sum), int(correct)
-                    position.seen, position.seconds = seen, time.perf_counter() - started
+                if self._checkpoint_due():
+                    self._keep_position(sums, seen, started)
                     self._save(self.run_dir / "last.pt")
                 for callback in self.callbacks:
                     callback(self)
+                if not self.processes.several:
+                    stopping = self.stop.requested  # at once, when alone
                 if progress.due(position.step):
+                    # Rank 0's slice: its loss and accuracy; images/s of every process.
                     elapsed = time.perf_counter() - started
                     progress.update(
                         position.step,
-                        float(loss_sum) / seen,
-                        int(correct) / seen,
-                        seen / max(elapsed, 1e-9),
+                        float(sums[0]) / seen,
+                        int(sums[1]) / seen,
+                        seen * self.processes.world_size / max(elapsed, 1e-9),
                     )
                 limit = self.config.max_steps
-                if self.stop.requested or (limit and position.global_step >= limit):
+                if stopping or (limit and position.global_step >= limit):
                     break
-        if not torch.isfinite(loss_sum):
-            return self._diverged(float(loss_sum))
-        position.loss_sum, position.correct, position.seen = float(loss_sum), int(correct), seen
-        position.seconds = time.perf_counter() - started
-        if self.stop.requested:
+        (diverged,) = self.processes.flags(not bool(torch.isfinite(sums[0])), device=device)
+        if diverged:
+            return self._diverged(float(sums[0]))
+        self._keep_position(sums, seen, started)
+        if stopping:
             return self._interrupted()
         self._end_epoch()
         return None
+
+    def _keep_position(self, sums: torch.Tensor, seen: int, started: float) -> None:
+        """The epoch's sums so far, over every process, into the position a checkpoint saves."""
+        counted = torch.cat([sums, sums.new_tensor([seen])])
+        loss_sum, correct, seen = self.processes.sum(counted).tolist()
+        position = self.position
+        position.loss_sum, position.correct, position.seen = loss_sum, int(correct), int(seen)
+        position.seconds = time.perf_counter() - started
 
     def _checkpoint_due(self) -> bool:
         """Whether ``save_every`` asks for a mid-epoch checkpoint now. Not at an epoch's last
@@ -714,21 +773,24 @@ class Run:
         replays it)."""
         if self.augmenter is None:
             return images, labels
-        generator = batch_generator(self.settings.seed, epoch, step, self.device.device)
+        generator = batch_generator(
+            self.settings.seed, epoch, step, self.device.device, self.processes.rank
+        )
         return self.augmenter(images, labels, self.train_batches.normalise, generator)
 
     def step(
-        self, images: torch.Tensor, targets: torch.Tensor
+        self, images: torch.Tensor, targets: torch.Tensor, share: float = 1.0
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """One optimisation step on a batch and its targets (class indices, or probabilities
-        after mixup/cutmix); returns the (detached) outputs and loss."""
+        after mixup/cutmix); returns the (detached) outputs and loss. ``share``: this
+        process's part of the step's images, times the number of processes."""
         with torch.autocast(
             self.device.type, dtype=self.device.amp_dtype, enabled=self.device.amp_dtype is not None
         ):
-            outputs = self.model(images)
+            outputs = self.trained(images)
         loss = self.training_loss(outputs.float(), targets)
         self.optimizer.zero_grad(set_to_none=True)
-        self.scaler.scale(loss).backward()
+        self.scaler.scale(loss * share if share != 1.0 else loss).backward()
         if self.settings.grad_clip is not None:
             self.scaler.unscale_(self.optimizer)  # clip the true gradients, not scaled ones
             torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.settings.grad_clip)
@@ -740,12 +802,14 @@ class Run:
 
     def _evaluate(self, batches: Batches) -> Evaluation:
         return evaluate(
-            self.model, batches, self.loss_function, self.classes, self.device.amp_dtype
-        )
+            self.model, batches, self.loss_function, self.classes, self.device.amp_dtype,
+            self.processes,
+        )  # fmt: skip
 
     def _end_epoch(self) -> None:
         position = self.position
         ended = time.perf_counter()
+        self.processes.align(self.model)  # one set of batch-norm statistics, rank 0's
         held_out = self._evaluate(self.val_batches)  # what chooses; the test set waits
         row = {
             "epoch": position.epoch + 1,
@@ -814,6 +878,11 @@ class Run:
         words = ["netspec", "train", self.config.spec, "--resume", "--out", str(self.run_dir)]
         if self.config.data_dir is not None:
             words += ["--data-dir", self.config.data_dir]
+        processes = self.processes
+        if processes.several and processes.world_size == processes.local_world_size:
+            words += ["--nproc", str(processes.world_size)]  # torchrun on this machine
+        elif processes.several:
+            return f"the same torchrun command, running {shlex.join(words)}"
         return shlex.join(words)
 
     def test_samples(self) -> str:
@@ -823,7 +892,7 @@ class Run:
         """The test set, once: best.pt's model (the epoch the validation split chose). Data
         without a test part gets best.pt's validation figures instead, said as such."""
         best = self.run_dir / "best.pt"
-        if best.exists():
+        if best.exists():  # every process reads it: the run directory is one they all see
             self.model.load_state_dict(checkpoint.load(best)["model"])
         tested = self.test_batches is not None
         final = self._evaluate(
@@ -841,23 +910,10 @@ class Run:
             "seconds": round(sum(row["seconds"] for row in self.history), 3),
             "final": final.to_json(),
         }
-        write_file(self.run_dir / "report.json", json.dumps(report, indent=2) + "\n")
-        if self.board is not None:
-            tag = "accuracy/test" if tested else "accuracy/validation_best"
-            self.board.final(tag, final.accuracy, len(self.history))
-        data = sources.describe(self.config.data)
-        title = f"{self.network.name} on {data}"
         part = "test set" if tested else "validation set"  # the data may have no test part
-        try:
-            if self.history:
-                plot_curves(self.history, title, self.run_dir / "curves.png")
-            plot_confusion(
-                final.confusion, final.classes, f"{title}: {part}", self.run_dir / "confusion.png"
-            )
-        except OSError as error:
-            raise RunDirError(
-                f"{self.run_dir}: cannot write the plots: {error.strerror or error}"
-            ) from error
+        if self.processes.main:
+            self._write_report(report, final, part)
+        data = sources.describe(self.config.data)
         print_evaluation(final, self.console, f"{part} ({data}), best.pt")
         early = (
             f"stopped early after epoch {len(self.history)} (no better validation accuracy in "
@@ -877,12 +933,38 @@ class Run:
         )
         return RunResult(self.run_dir, "finished", self.history, final, message)
 
+    def _write_report(self, report: dict[str, Any], final: Evaluation, part: str) -> None:
+        """report.json, TensorBoard's final figure and the plots (rank 0's work)."""
+        write_file(self.run_dir / "report.json", json.dumps(report, indent=2) + "\n")
+        if self.board is not None:
+            tag = "accuracy/test" if part == "test set" else "accuracy/validation_best"
+            self.board.final(tag, final.accuracy, len(self.history))
+        title = f"{self.network.name} on {sources.describe(self.config.data)}"
+        try:
+            if self.history:
+                plot_curves(self.history, title, self.run_dir / "curves.png")
+            plot_confusion(
+                final.confusion, final.classes, f"{title}: {part}", self.run_dir / "confusion.png"
+            )
+        except OSError as error:
+            raise RunDirError(
+                f"{self.run_dir}: cannot write the plots: {error.strerror or error}"
+            ) from error
+
     # --- files --------------------------------------------------------------------------------
 
-    def _state(self) -> dict[str, Any]:
+    def _generators(self) -> dict[str, Any]:
         rng: dict[str, Any] = {"torch": torch.get_rng_state()}
         if self.device.type == "cuda":
             rng["cuda"] = torch.cuda.get_rng_state_all()
+        return rng
+
+    def _state(self) -> dict[str, Any]:
+        """The checkpoint's contents; with several processes, every process's generators (each
+        draws its own dropout), gathered: call it in every process."""
+        rng = self._generators()
+        if self.processes.several:
+            rng["processes"] = self.processes.gather(rng)
         return {
             "config": self.config.to_json(),
             "dataset": self.config.data,
@@ -901,9 +983,14 @@ class Run:
         }
 
     def _save(self, path: Path) -> None:
-        checkpoint.save(path, self._state())
+        state = self._state()  # in every process: it gathers their generators
+        if self.processes.main:
+            checkpoint.save(path, state)
+        self.processes.wait()  # none goes on (or exits) before the file is whole
 
     def _write_metrics(self) -> None:
+        if not self.processes.main:
+            return
         table = io.StringIO()
         writer = csv.DictWriter(table, fieldnames=METRIC_FIELDS, lineterminator="\n")
         writer.writeheader()
@@ -993,11 +1080,42 @@ def train(
     Raises SpecError, DataError, ConfigError, DeviceError, CheckpointError,
     RunDirError or ResourceError.
     """
+    processes = join(device)
+    try:
+        return _train(
+            processes, spec_path, dict(overrides or {}), out, resume, device, data_dir,
+            max_steps, save_every, download, console, callbacks, explicit or set(), init_from,
+            tensorboard,
+        )  # fmt: skip
+    finally:
+        processes.leave()
+
+
+def _train(
+    processes: Processes,
+    spec_path: str | Path,
+    overrides: dict[str, Any],
+    out: str | Path | None,
+    resume: bool,
+    device: str,
+    data_dir: str | None,
+    max_steps: int | None,
+    save_every: int | None,
+    download: bool,
+    console: Console | None,
+    callbacks: Sequence[Callback],
+    explicit: set[str],
+    init_from: str | Path | None,
+    tensorboard: bool,
+) -> RunResult:
+    """``train`` in one of the run's processes (the only one, or one of torchrun's): rank 0
+    prints, holds the run directory's lock and writes; every process trains."""
+    if not processes.main:
+        console = Console(file=io.StringIO())  # rank 0 speaks for the run
     console = console or Console(highlight=False)
     spec_path = Path(spec_path)
     checked = load(spec_path)
     assert checked.spec is not None
-    overrides = dict(overrides or {})
     if resume and init_from is not None:
         raise ConfigError(
             "--init-from starts a new run from a checkpoint's weights, --resume continues a "
@@ -1014,26 +1132,28 @@ def train(
         run_dir = latest
     else:
         run_dir = new_run_dir(checked.spec.name)
+    run_dir = processes.share(run_dir)  # rank 0's choice (a new run's name has the time)
     if resume and overrides.get("data") is None and checked.spec.train.data is None:
         overrides["data"] = _saved_data(run_dir)  # the run's own, as it was given by a flag
     requested = resolve(
         spec_path, checked.valid_graph().digest(), checked.spec.train, overrides, device,
-        data_dir, max_steps, save_every, tensorboard,
+        data_dir, max_steps, save_every, tensorboard, processes.world_size,
     )  # fmt: skip
     last = run_dir / "last.pt"
     if resume and not last.exists():
         raise ConfigError(f"--resume: no run to resume in {run_dir} (no last.pt)")
 
-    # Everything below reads or writes the run directory: only with its lock held.
-    with locked(run_dir):
-        removed = remove_stale_temporaries(run_dir)
+    # Everything below reads or writes the run directory: only with its lock held (by rank 0,
+    # which alone writes there).
+    with locked(run_dir) if processes.main else contextlib.nullcontext():
+        removed = remove_stale_temporaries(run_dir) if processes.main else []
         if removed:
             names = ", ".join(path.name for path in removed)
             console.print(f"removed what a killed run left half-written: {names}")
         state = None
         if resume:
             state = checkpoint.load(last)
-            config = resumed(parse_run_config(state["config"]), requested, explicit or set())
+            config = resumed(parse_run_config(state["config"]), requested, explicit)
         else:
             if last.exists():
                 raise ConfigError(
@@ -1041,19 +1161,23 @@ def train(
                     "another --out"
                 )
             config = requested
-        run = Run(checked, config, run_dir, console, callbacks)
+        run = Run(checked, config, run_dir, console, callbacks, processes)
         start = Path(init_from) if init_from is not None else None
         run.prepare(download=download, resume_from=state, checkpoint_path=last, init_from=start)
-        write_file(run_dir / "config.json", json.dumps(config.to_json(), indent=2) + "\n")
+        if processes.main:
+            write_file(run_dir / "config.json", json.dumps(config.to_json(), indent=2) + "\n")
         settings = config.settings
         schedule = "" if settings.schedule == "none" else f", {settings.schedule} schedule"
+        several = (
+            f" × {processes.world_size} processes" if processes.several else ""
+        )  # each takes its slice of every batch
         console.print(
             f"training {checked.spec.name} on {sources.describe(config.data)}: "
             f"{run.train_batches.samples:,} train, {run.val_batches.samples:,} validation "
             f"({run.val_source}), {run.test_samples()} test images; "
             f"{plural(settings.epochs, 'epoch')} of {run.steps_per_epoch:,} steps, batch "
-            f"{settings.batch_size}, {settings.optimizer} lr {settings.lr:g}{schedule}, on "
-            f"{run.device.describe()}",
+            f"{settings.batch_size}{several}, {settings.optimizer} lr {settings.lr:g}{schedule}, "
+            f"on {run.device.describe()}",
             highlight=False,
             soft_wrap=True,
         )
@@ -1068,16 +1192,27 @@ def train(
                 soft_wrap=True,
             )
         try:
-            return run.train()
+            result = run.train()
         except (RuntimeError, MemoryError) as error:
-            if not is_out_of_memory(error):
-                raise
             detail = str(error).strip().splitlines()[0] if str(error).strip() else "no detail"
-            raise ResourceError(
-                f"not enough memory to train {checked.spec.name} in batches of "
-                f"{settings.batch_size} on {run.device.type} ({detail}); try a smaller "
-                "--batch-size"
-            ) from error
+            if is_out_of_memory(error):
+                raise ResourceError(
+                    f"not enough memory to train {checked.spec.name} in batches of "
+                    f"{settings.batch_size} on {run.device.type} ({detail}); try a smaller "
+                    "--batch-size"
+                ) from error
+            if processes.several and isinstance(error, RuntimeError):
+                # gloo's "[…/pair.cc:545] Read error …: Connection reset by peer. This is …"
+                detail = re.sub(r"^\[[^\]]*\] ", "", detail).split(". ")[0]
+                raise DistributedError(
+                    f"process {processes.rank} of {processes.world_size} lost the others "
+                    f"({detail}): another process of the run stopped or failed (its own "
+                    "message says why)"
+                ) from error
+            raise
+        if not processes.main:
+            result.message = ""  # rank 0 says how the run ended
+        return result
 
 
 def evaluate_checkpoint(
