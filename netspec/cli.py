@@ -282,6 +282,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 def _start_processes(count: int, words: list[str]) -> int:
     """``netspec train … --nproc N``: the same command under torchrun, N processes on this
     machine (torchrun's own form, documented in docs/training.md, is the contract)."""
+    import shlex
     import subprocess
 
     if os.environ.get("WORLD_SIZE"):
@@ -298,7 +299,8 @@ def _start_processes(count: int, words: list[str]) -> int:
         sys.executable, "-m", "torch.distributed.run", "--standalone",
         f"--nproc-per-node={count}", "-m", "netspec", *arguments,
     ]  # fmt: skip
-    _eprint("netspec train: " + " ".join(command[1:]))
+    shown = shlex.join(["python", *command[1:]])
+    _eprint(f"netspec train: starting {count} processes on this machine: {shown}")
     try:
         return subprocess.call(command)
     except KeyboardInterrupt:  # torchrun passes Ctrl-C on to its processes; they save
