@@ -419,6 +419,18 @@ def _train_choices(setting: str) -> tuple[str, ...]:
     return get_args(TrainConfig.model_fields[setting].annotation)
 
 
+def _add_checkpoint_arguments(command: argparse.ArgumentParser) -> None:
+    """SPEC and --checkpoint: what eval, predict and export load."""
+    command.add_argument("spec", metavar="SPEC", help="spec file (YAML)")
+    command.add_argument("--checkpoint", required=True, metavar="PATH", help="best.pt or last.pt")
+
+
+def _add_device_argument(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--device", choices=("auto", "cpu", "cuda", "mps"), help="default: auto (cuda, mps, cpu)"
+    )
+
+
 def _add_data_arguments(command: argparse.ArgumentParser) -> None:
     from netspec.spec.model import DATASETS
 
@@ -434,9 +446,7 @@ def _add_data_arguments(command: argparse.ArgumentParser) -> None:
         metavar="DIR",
         help="where the data set's files are (also: $NETSPEC_DATA); see docs/training.md",
     )
-    command.add_argument(
-        "--device", choices=("auto", "cpu", "cuda", "mps"), help="default: auto (cuda, mps, cpu)"
-    )
+    _add_device_argument(command)
     command.add_argument(
         "--no-download", action="store_true", help="never download a missing data set"
     )
@@ -717,8 +727,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="test a saved model: accuracy, per class, confusion matrix",
         description="Evaluate a checkpoint of a spec on a data set's test split.",
     )
-    evaluate.add_argument("spec", metavar="SPEC", help="spec file (YAML)")
-    evaluate.add_argument("--checkpoint", required=True, metavar="PATH", help="best.pt or last.pt")
+    _add_checkpoint_arguments(evaluate)
     _add_data_arguments(evaluate)
     evaluate.add_argument("--json", action="store_true", help="print machine-readable JSON")
     evaluate.set_defaults(handler=cmd_eval)
@@ -732,8 +741,7 @@ def build_parser() -> argparse.ArgumentParser:
             "normalised as in training, and its most probable classes printed."
         ),
     )
-    predict.add_argument("spec", metavar="SPEC", help="spec file (YAML)")
-    predict.add_argument("--checkpoint", required=True, metavar="PATH", help="best.pt or last.pt")
+    _add_checkpoint_arguments(predict)
     predict.add_argument("images", nargs="+", metavar="IMAGE", help="PNG, JPEG, GIF or WebP files")
     predict.add_argument(
         "--top-k",
@@ -743,9 +751,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="how many classes to show per image (default 5; at most every class)",
     )
     predict.add_argument("--json", action="store_true", help="print machine-readable JSON")
-    predict.add_argument(
-        "--device", choices=("auto", "cpu", "cuda", "mps"), help="default: auto (cuda, mps, cpu)"
-    )
+    _add_device_argument(predict)
     predict.set_defaults(handler=cmd_predict)
 
     export = commands.add_parser(
@@ -757,8 +763,7 @@ def build_parser() -> argparse.ArgumentParser:
             "and returning logits; the class names travel in the file's metadata."
         ),
     )
-    export.add_argument("spec", metavar="SPEC", help="spec file (YAML)")
-    export.add_argument("--checkpoint", required=True, metavar="PATH", help="best.pt or last.pt")
+    _add_checkpoint_arguments(export)
     export.add_argument(
         "--format",
         required=True,
